@@ -1,0 +1,129 @@
+"""Writes that appear at their final URL whole or not at all.
+
+Data is staged in a local file first. Only a clean ``close()`` publishes it:
+on local disk by ``os.replace`` from a hidden file in the same directory, on
+object stores by one upload (S3 and GCS make an object visible only when its
+upload completes), elsewhere by an upload to a hidden sibling and a rename.
+An exception in the ``with`` block, a handle dropped without ``close()``, or a
+killed process publishes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import tempfile
+import uuid
+from collections.abc import Callable
+
+from targets.errors import StorageError
+from targets.storage import ATOMIC_UPLOAD_PROTOCOLS, Location, storage_errors
+
+TEMP_MARK = ".dashpipe-tmp-"
+
+
+def temporary_name(path: str) -> str:
+    """A hidden sibling of ``path``: readers that skip dot-files never pick it up."""
+    parent, name = posixpath.split(path.rstrip("/"))
+    return posixpath.join(parent, f".{name}{TEMP_MARK}{uuid.uuid4().hex[:12]}")
+
+
+def is_temporary(path: str) -> bool:
+    name = posixpath.basename(path.rstrip("/"))
+    return name.startswith(".") and TEMP_MARK in name
+
+
+def fsync_directory(directory: str) -> None:
+    fd = os.open(directory or ".", os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class AtomicWriter(io.BufferedWriter):
+    """A binary file that is published by ``publish(staging_path)`` on a clean close.
+
+    It is a real file with a ``fileno()``, so luigi formats that pipe through a
+    subprocess (``luigi.format.Gzip``) work on every backend.
+    """
+
+    def __init__(self, staging_path: str, publish: Callable[[str], None]) -> None:
+        self._staging_path = staging_path
+        self._publish = publish
+        super().__init__(io.FileIO(staging_path, "x"))
+
+    @property
+    def staging_path(self) -> str:
+        return self._staging_path
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self.flush()
+            os.fsync(self.fileno())
+            super().close()
+            self._publish(self._staging_path)
+        finally:
+            super().close()
+            self._remove_staging()
+
+    def discard(self) -> None:
+        """Close without publishing anything."""
+        try:
+            super().close()
+        finally:
+            self._remove_staging()
+
+    def _remove_staging(self) -> None:
+        try:
+            os.remove(self._staging_path)
+        except FileNotFoundError:
+            pass
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[override]
+        if exc_type is not None:
+            self.discard()
+        else:
+            self.close()
+
+    def __del__(self) -> None:
+        # Garbage collection of an unclosed handle must not publish a partial file.
+        if not self.closed:
+            self.discard()
+
+
+def open_atomic(location: Location) -> AtomicWriter:
+    """Open a staging file whose ``close()`` publishes it at ``location``."""
+    if location.is_local:
+        directory = os.path.dirname(location.path)
+        os.makedirs(directory or ".", exist_ok=True)
+        staging = temporary_name(location.path)
+        return AtomicWriter(staging, lambda staged: publish_local(staged, location.path))
+    fd, staging = tempfile.mkstemp(prefix="dashpipe-upload-")
+    os.close(fd)
+    os.remove(staging)  # AtomicWriter creates it with O_EXCL
+    return AtomicWriter(staging, lambda staged: publish_remote(staged, location))
+
+
+def publish_local(staged: str, path: str) -> None:
+    os.replace(staged, path)
+    fsync_directory(os.path.dirname(path))
+
+
+def publish_remote(staged: str, location: Location) -> None:
+    fs = location.fs
+    with storage_errors(location.url, "write"):
+        try:
+            if location.protocol in ATOMIC_UPLOAD_PROTOCOLS:
+                fs.put_file(staged, location.path)
+            else:
+                sibling = temporary_name(location.path)
+                fs.put_file(staged, sibling)
+                fs.mv(sibling, location.path)
+        except FileNotFoundError as exc:
+            raise StorageError(f"cannot write {location.url}: its bucket or directory does not exist") from exc
+        finally:
+            fs.invalidate_cache(location.path)

@@ -1,0 +1,44 @@
+"""The contract every dash-pipeline target follows, built-in or custom."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import luigi
+
+
+class BaseTarget(luigi.Target):
+    """A pipeline output or input addressed by a URL.
+
+    A subclass must provide :meth:`exists`; it should provide :meth:`remove`
+    when the thing it names can be deleted. Everything else is optional. It is
+    a ``luigi.Target``, so it can be returned from ``output()`` of a plain
+    ``luigi.Task``.
+
+    ``type_name`` is the name a pipeline uses to ask for this class; ``schemes``
+    are the URL schemes it handles by default (``mysql`` for ``mysql://...``).
+    """
+
+    type_name: ClassVar[str] = ""
+    schemes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self.url = url
+
+    @abc.abstractmethod
+    def exists(self) -> bool:
+        """True when the output is complete; never true for a partial write."""
+
+    def remove(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot remove {self.url}")
+
+    def __repr__(self) -> str:
+        # Options can hold credentials: never include them.
+        return f"{type(self).__name__}({self.url!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.url == self.url  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.url))

