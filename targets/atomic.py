@@ -10,6 +10,7 @@ killed process publishes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import posixpath
@@ -78,10 +79,8 @@ class AtomicWriter(io.BufferedWriter):
             self._remove_staging()
 
     def _remove_staging(self) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(self._staging_path)
-        except FileNotFoundError:
-            pass
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[override]
         if exc_type is not None:
@@ -124,6 +123,8 @@ def publish_remote(staged: str, location: Location) -> None:
                 fs.put_file(staged, sibling)
                 fs.mv(sibling, location.path)
         except FileNotFoundError as exc:
-            raise StorageError(f"cannot write {location.url}: its bucket or directory does not exist") from exc
+            raise StorageError(
+                f"cannot write {location.url}: its bucket or directory does not exist"
+            ) from exc
         finally:
             fs.invalidate_cache(location.path)

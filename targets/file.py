@@ -33,7 +33,9 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
 
     type_name = "file"
 
-    def __init__(self, url: str | os.PathLike[str], format: Format | None = None, **storage_options: Any) -> None:
+    def __init__(
+        self, url: str | os.PathLike[str], format: Format | None = None, **storage_options: Any
+    ) -> None:
         self.location = resolve(url, storage_options)
         if self.location.url.endswith("/"):
             raise TargetError(f"malformed URL {self.location.url!r}: a file URL cannot end with '/'")
@@ -58,7 +60,9 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
             return self.format.pipe_writer(open_atomic(self.location))
         if rwmode == "r":
             return self.format.pipe_reader(self._open_for_reading())
-        raise TargetError(f"cannot open {self.url} with mode {mode!r}: use 'r' or 'w' (set format=Nop for bytes)")
+        raise TargetError(
+            f"cannot open {self.url} with mode {mode!r}: use 'r' or 'w' (set format=Nop for bytes)"
+        )
 
     def _open_for_reading(self) -> IO[bytes]:
         location = self.location

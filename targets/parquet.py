@@ -45,7 +45,9 @@ class ParquetTarget(FileTarget):
         url = os.fspath(url)
         self.partition_cols = list(partition_cols or [])
         self.compression = compression
-        super().__init__(url.rstrip("/") if self.partition_cols else url, format=luigi.format.Nop, **storage_options)
+        super().__init__(
+            url.rstrip("/") if self.partition_cols else url, format=luigi.format.Nop, **storage_options
+        )
         self._marker = (
             FileTarget(posixpath.join(self.path, MARKER_NAME), format=luigi.format.Nop, **storage_options)
             if self.partition_cols
@@ -67,7 +69,9 @@ class ParquetTarget(FileTarget):
     def write(self, table: pa.Table) -> None:
         """Write ``table``, replacing what was there; visible only once complete."""
         if not isinstance(table, pa.Table):
-            raise TargetError(f"ParquetTarget.write({self.url}) needs a pyarrow.Table, got {type(table).__name__}")
+            raise TargetError(
+                f"ParquetTarget.write({self.url}) needs a pyarrow.Table, got {type(table).__name__}"
+            )
         if not self.is_dataset:
             with self.open("w") as handle:
                 pq.write_table(table, handle, compression=self.compression)

@@ -62,9 +62,13 @@ def _import(spec: str, name: str) -> type[BaseTarget]:
     try:
         target_class = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
-        raise TargetError(f"target type {name!r} points at {spec!r}, which cannot be imported: {exc}") from None
+        raise TargetError(
+            f"target type {name!r} points at {spec!r}, which cannot be imported: {exc}"
+        ) from None
     if not (isinstance(target_class, type) and issubclass(target_class, BaseTarget)):
-        raise TargetError(f"target type {name!r} points at {spec!r}, which is not a targets.BaseTarget subclass")
+        raise TargetError(
+            f"target type {name!r} points at {spec!r}, which is not a targets.BaseTarget subclass"
+        )
     return target_class
 
 

@@ -88,7 +88,9 @@ def filesystem_class(protocol: str, url: str) -> type[AbstractFileSystem]:
             f"unknown storage protocol '{protocol}' in {url!r} (common ones: {known})"
         ) from None
     except ImportError as exc:
-        raise TargetError(f"protocol '{protocol}' in {url!r} needs a package that is not installed: {exc}") from None
+        raise TargetError(
+            f"protocol '{protocol}' in {url!r} needs a package that is not installed: {exc}"
+        ) from None
 
 
 _COMMON = frozenset({"file", "memory", "s3", "gcs", "abfs", "az", "http", "https", "sftp", "hdfs"})

@@ -15,17 +15,17 @@ os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 os.environ["NO_GCE_CHECK"] = "True"
 
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-import fsspec  # noqa: E402
-import pytest  # noqa: E402
+import fsspec
+import pytest
 
-from tests.servers import Server, start_fake_gcs, start_moto  # noqa: E402
-from targets import FileTarget  # noqa: E402
+from targets import FileTarget
+from tests.servers import Server, start_fake_gcs, start_moto
 
 BACKENDS = ["local", "memory", "s3", "gcs"]
 
@@ -85,8 +85,13 @@ def gcs_backend(server: Server) -> Backend:
     bucket = f"t-{uuid.uuid4().hex[:12]}"
     fsspec.filesystem("gcs", **options).mkdir(bucket)
     config = f"[gcs]\nendpoint_url = {server.url}\ntoken = anon\nproject = test\n"
-    return Backend("gcs", f"gs://{bucket}/data", options, config=config,
-                   env={"GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"})
+    return Backend(
+        "gcs",
+        f"gs://{bucket}/data",
+        options,
+        config=config,
+        env={"GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"},
+    )
 
 
 @pytest.fixture(params=BACKENDS)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import luigi.configuration
@@ -27,3 +31,40 @@ def use_luigi_config(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
     parser = luigi.configuration.LuigiConfigParser
     monkeypatch.setattr(parser, "_instance", None)
     monkeypatch.setattr(parser, "_config_paths", [str(path)])
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    config: str = "",
+    env: dict[str, str] | None = None,
+    timeout_s: float = 180,
+) -> CliResult:
+    """Run ``python -m pipelines ARGS`` in a fresh process, as a user would run ``dashpipe``."""
+    environment = {**os.environ, **(env or {})}
+    workdir = cwd or REPO
+    if config:
+        config_path = Path(workdir) / "test-luigi.cfg"
+        config_path.write_text(config)
+        environment["LUIGI_CONFIG_PATH"] = str(config_path)
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipelines", *args],
+        cwd=workdir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        stdin=subprocess.DEVNULL,
+    )
+    return CliResult(completed.returncode, completed.stdout, completed.stderr)

@@ -97,8 +97,13 @@ def _script(name: str) -> str:
 def start_moto(log_dir: Path) -> Server:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    return _spawn("moto_server", [_script("moto_server"), "-H", "127.0.0.1", "-p", str(port)], url, log_dir,
-                  probe_path="/moto-api/")
+    return _spawn(
+        "moto_server",
+        [_script("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        url,
+        log_dir,
+        probe_path="/moto-api/",
+    )
 
 
 def fake_gcs_binary() -> str:
@@ -120,11 +125,17 @@ def start_fake_gcs(log_dir: Path) -> Server:
     url = f"http://127.0.0.1:{port}"
     argv = [
         fake_gcs_binary(),
-        "-scheme", "http",
-        "-host", "127.0.0.1",
-        "-port", str(port),
-        "-backend", "memory",
-        "-external-url", url,
-        "-log-level", "warn",
+        "-scheme",
+        "http",
+        "-host",
+        "127.0.0.1",
+        "-port",
+        str(port),
+        "-backend",
+        "memory",
+        "-external-url",
+        url,
+        "-log-level",
+        "warn",
     ]
     return _spawn("fake-gcs-server", argv, url, log_dir, probe_path="/storage/v1/b")

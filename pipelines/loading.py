@@ -1,0 +1,155 @@
+"""Resolve ``MODULE:TASK`` to a luigi Task class and command-line words to its parameters."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import os
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import luigi
+
+from pipelines.errors import ParameterError, TaskLoadError
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _import_error(reference: str, exc: BaseException) -> TaskLoadError:
+    if isinstance(exc, SyntaxError):
+        return TaskLoadError(
+            f"cannot import {reference}: syntax error at {exc.filename}:{exc.lineno}: {exc.msg}"
+        )
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return TaskLoadError(f"cannot import {reference}: {type(exc).__name__}{where}: {exc}")
+
+
+def _module_name_for_file(path: Path) -> tuple[str, Path]:
+    """The dotted name of ``path`` and the directory to import it from (like pytest's rootdir logic)."""
+    parts = [path.stem]
+    directory = path.parent
+    while (directory / "__init__.py").exists():
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    return ".".join(parts), directory
+
+
+def import_module(reference: str) -> ModuleType:
+    """Import a dotted module name (from the current directory too) or a ``.py`` file path."""
+    if reference.endswith(".py") or os.sep in reference:
+        path = Path(reference).resolve()
+        if not path.is_file():
+            raise TaskLoadError(f"no such file: {reference}")
+        name, root = _module_name_for_file(path)
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+    else:
+        name, path = reference, None
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            raise TaskLoadError(f"cannot import module {reference!r}: no module named {exc.name!r}") from None
+        raise _import_error(reference, exc) from None
+    except Exception as exc:
+        raise _import_error(reference, exc) from None
+    if path is not None and Path(module.__file__ or "").resolve() != path:
+        raise TaskLoadError(f"{reference} is shadowed by another module named {name!r} at {module.__file__}")
+    return module
+
+
+def load_task_class(spec: str) -> type[luigi.Task]:
+    """``"package.module:Task"`` or ``"path/to/file.py:Task"`` → the Task class."""
+    module_ref, sep, task_name = spec.rpartition(":")
+    if not sep or not module_ref or not task_name:
+        raise TaskLoadError(
+            f"expected MODULE:TASK (e.g. examples/sales/pipeline.py:SalesReport), got {spec!r}"
+        )
+    module = import_module(module_ref)
+    tasks = sorted(
+        name
+        for name, value in vars(module).items()
+        if inspect.isclass(value) and issubclass(value, luigi.Task) and value.__module__ == module.__name__
+    )
+    task_class = getattr(module, task_name, None)
+    if task_class is None:
+        listing = f" (tasks there: {', '.join(tasks)})" if tasks else " (it defines no luigi tasks)"
+        raise TaskLoadError(
+            f"no task {task_name!r} in {module_ref}{listing}{_did_you_mean(task_name, tasks)}"
+        )
+    if not (inspect.isclass(task_class) and issubclass(task_class, luigi.Task)):
+        raise TaskLoadError(f"{spec} is a {type(task_class).__name__}, not a luigi Task class")
+    return task_class
+
+
+def parse_task_parameters(task_class: type[luigi.Task], words: list[str]) -> dict[str, Any]:
+    """Parse ``--name value``, ``--name=value``, ``--flag`` and ``--no-flag`` for ``task_class``."""
+    family = task_class.get_task_family()
+    declared = dict(task_class.get_params())
+    options = sorted("--" + name.replace("_", "-") for name in declared)
+    values: dict[str, Any] = {}
+    position = 0
+    while position < len(words):
+        word = words[position]
+        position += 1
+        if not word.startswith("--") or word == "--":
+            raise ParameterError(f"unexpected argument {word!r}; task parameters are given as --name value")
+        name, has_inline_value, inline_value = word[2:].partition("=")
+        key = name.replace("-", "_")
+        negated = False
+        if (
+            key not in declared
+            and key.startswith("no_")
+            and isinstance(declared.get(key[3:]), luigi.BoolParameter)
+        ):
+            key, negated = key[3:], True
+        parameter = declared.get(key)
+        if parameter is None:
+            listing = ", ".join(options) or "none"
+            hint = _did_you_mean("--" + name, options)
+            raise ParameterError(f"{family} has no parameter --{name} (its parameters: {listing}){hint}")
+        if isinstance(parameter, luigi.BoolParameter) and not has_inline_value:
+            values[key] = not negated
+            continue
+        if has_inline_value:
+            raw = inline_value
+        elif position < len(words):
+            raw = words[position]
+            position += 1
+        else:
+            raise ParameterError(f"--{name} of {family} needs a value")
+        try:
+            values[key] = parameter.parse(raw)
+        except Exception as exc:
+            kind = type(parameter).__name__.removesuffix("Parameter").lower() or "value"
+            raise ParameterError(f"--{name} of {family}: cannot read {raw!r} as a {kind}: {exc}") from None
+    missing = [
+        "--" + name.replace("_", "-")
+        for name, parameter in declared.items()
+        if name not in values and not parameter.has_task_value(family, name)
+    ]
+    if missing:
+        raise ParameterError(f"{family} needs {', '.join(missing)}")
+    return values
+
+
+def build_task(spec: str, words: list[str]) -> luigi.Task:
+    """Load the task class named by ``spec`` and instantiate it with parameters from ``words``."""
+    task_class = load_task_class(spec)
+    values = parse_task_parameters(task_class, words)
+    try:
+        return task_class(**values)
+    except Exception as exc:
+        raise ParameterError(
+            f"cannot create {task_class.get_task_family()}: {type(exc).__name__}: {exc}"
+        ) from None

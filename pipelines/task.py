@@ -1,0 +1,48 @@
+"""Base classes for pipeline steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import luigi
+from luigi.task import flatten
+
+from targets import BaseTarget, target_for_url
+
+
+class Task(luigi.Task):
+    """A luigi Task with helpers for dash-pipeline targets.
+
+    Any ``luigi.Task`` runs under dash-pipeline; deriving from this one adds the
+    helpers below and is where later features (build records, staleness) hook in.
+    """
+
+    def output_targets(self) -> list[luigi.Target]:
+        """Every target of ``output()``, flattened from dicts, lists and tuples."""
+        return flatten(self.output())
+
+    def input_targets(self) -> list[luigi.Target]:
+        """Every target of ``input()``, flattened."""
+        return flatten(self.input())
+
+    @staticmethod
+    def target(url: str, type: str | None = None, **options: Any) -> BaseTarget:
+        """The target for ``url``, chosen by ``type`` or by the URL's scheme."""
+        return target_for_url(url, type=type, **options)
+
+
+class External(luigi.ExternalTask):
+    """An input the pipeline reads but does not build, such as a file another system drops.
+
+    It is complete when the target at ``url`` exists; a run waiting on a missing
+    one ends with the "missing input" exit code instead of running anything
+    downstream.
+    """
+
+    url: str = luigi.Parameter(description="URL of the input")
+    type: str | None = luigi.OptionalParameter(
+        default=None, description="target type; default: by URL scheme"
+    )
+
+    def output(self) -> BaseTarget:
+        return target_for_url(self.url, type=self.type)

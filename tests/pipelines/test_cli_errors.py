@@ -1,0 +1,153 @@
+"""User mistakes on the command line: one clear line naming the culprit, a distinct exit code,
+never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines import ExitCode
+from tests.helpers import REPO, run_cli
+from tests.servers import Server, free_port
+
+EXAMPLE = str(REPO / "examples" / "sales" / "pipeline.py")
+
+
+def assert_one_clear_line(result, exit_code: int, *fragments: str) -> None:
+    assert result.exit_code == exit_code, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["no_such_module:Task"], ["cannot import module 'no_such_module'"]),
+        (["missing/file.py:Task"], ["no such file: missing/file.py"]),
+        (
+            [f"{EXAMPLE}:SalesReprot", "--date", "2026-11-24"],
+            ["no task 'SalesReprot'", "did you mean 'SalesReport'"],
+        ),
+        ([f"{EXAMPLE}:RAW_DATA"], ["is a str, not a luigi Task class"]),
+        (["examples.sales.pipeline"], ["expected MODULE:TASK"]),
+        ([f"{EXAMPLE}:SalesReport"], ["SalesReport needs --date"]),
+        (
+            [f"{EXAMPLE}:SalesReport", "--date", "yesterday-ish"],
+            ["--date of SalesReport: cannot read 'yesterday-ish'"],
+        ),
+        (
+            [f"{EXAMPLE}:SalesReport", "--date", "2026-11-24", "--roots", "x"],
+            ["has no parameter --roots", "did you mean '--root'"],
+        ),
+        ([f"{EXAMPLE}:SalesReport", "--date"], ["--date of SalesReport needs a value"]),
+        ([f"{EXAMPLE}:SalesReport", "--date", "2026-11-24", "stray"], ["unexpected argument 'stray'"]),
+    ],
+)
+def test_invalid_invocations(args: list[str], fragments: list[str], tmp_path: Path) -> None:
+    result = run_cli("run", *args, cwd=tmp_path)
+    assert_one_clear_line(result, ExitCode.INVALID_PIPELINE, "dashpipe: error:", *fragments)
+
+
+def test_broken_user_module_names_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text(
+        "import luigi\n\nclass T(luigi.Task):\n    def run(self)\n        pass\n"
+    )
+    result = run_cli("run", "broken.py:T", cwd=tmp_path)
+    assert_one_clear_line(result, ExitCode.INVALID_PIPELINE, "syntax error at", "broken.py:4")
+
+
+def test_usage_errors_use_exit_code_2(tmp_path: Path) -> None:
+    assert run_cli("run", cwd=tmp_path).exit_code == ExitCode.USAGE
+    assert run_cli("frobnicate", cwd=tmp_path).exit_code == ExitCode.USAGE
+    assert run_cli("run", f"{EXAMPLE}:SalesReport", "-j", "0", cwd=tmp_path).exit_code == ExitCode.USAGE
+
+
+@pytest.mark.parametrize(
+    ("root", "fragments"),
+    [
+        ("nosuchproto://bucket/sales", ["unknown storage protocol 'nosuchproto'"]),
+        ("s3:/bucket/sales", ["did you mean 's3://'"]),
+        ("s3://Not_A_Bucket/sales", ["'Not_A_Bucket' is not a valid bucket name"]),
+    ],
+)
+def test_bad_output_urls(root: str, fragments: list[str], tmp_path: Path) -> None:
+    result = run_cli("run", f"{EXAMPLE}:SalesReport", "--date", "2026-11-24", "--root", root, cwd=tmp_path)
+    assert_one_clear_line(result, ExitCode.TASK_FAILED, "ERROR", "SalesReport(", *fragments)
+
+
+def test_unreachable_endpoint(tmp_path: Path) -> None:
+    config = (
+        f"[s3]\nendpoint_url = http://127.0.0.1:{free_port()}\n"
+        'config_kwargs = {"retries": {"max_attempts": 1}}\n'
+    )
+    result = run_cli(
+        "run",
+        f"{EXAMPLE}:SalesReport",
+        "--date",
+        "2026-11-24",
+        "--root",
+        "s3://bucket/sales",
+        cwd=tmp_path,
+        config=config,
+    )
+    assert_one_clear_line(
+        result,
+        ExitCode.TASK_FAILED,
+        "cannot check s3://bucket/sales/reports/2026-11-24.md",
+        "storage endpoint unreachable",
+    )
+
+
+def test_missing_credentials(s3_server: Server, tmp_path: Path) -> None:
+    env = {
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+    }
+    result = run_cli(
+        "run",
+        f"{EXAMPLE}:SalesReport",
+        "--date",
+        "2026-11-24",
+        "--root",
+        "s3://bucket/sales",
+        cwd=tmp_path,
+        config=f"[s3]\nendpoint_url = {s3_server.url}\n",
+        env=env,
+    )
+    assert_one_clear_line(
+        result, ExitCode.TASK_FAILED, "s3://bucket/sales/reports/2026-11-24.md", "no credentials found"
+    )
+
+
+def test_missing_external_input(tmp_path: Path) -> None:
+    result = run_cli(
+        "run", f"{EXAMPLE}:SalesReport", "--date", "2026-01-01", "--root", str(tmp_path / "out"), cwd=tmp_path
+    )
+    assert_one_clear_line(result, ExitCode.MISSING_INPUT, "MISSING", "2026-01-01.csv", "not run")
+    assert not (tmp_path / "out").exists()
+
+
+def test_failing_task_exits_1_and_names_the_error(tmp_path: Path) -> None:
+    (tmp_path / "flaky.py").write_text(
+        "import luigi\n\n"
+        "class Explode(luigi.Task):\n"
+        "    def output(self):\n        return luigi.LocalTarget('never.txt')\n"
+        "    def run(self):\n        raise ValueError('the input had 3 columns, expected 4')\n"
+    )
+    result = run_cli("run", "flaky.py:Explode", cwd=tmp_path)
+    assert_one_clear_line(
+        result, ExitCode.TASK_FAILED, "FAILED", "Explode()", "ValueError: the input had 3 columns, expected 4"
+    )
+    verbose = run_cli("run", "flaky.py:Explode", "-v", cwd=tmp_path)
+    assert "Traceback" in verbose.output  # -v shows the details a developer needs
+
+
+def test_help_reads_well(tmp_path: Path) -> None:
+    top = run_cli("--help", cwd=tmp_path)
+    assert top.exit_code == 0 and "run" in top.stdout and "Exit codes" in top.stdout
+    sub = run_cli("run", "--help", cwd=tmp_path)
+    assert sub.exit_code == 0 and "MODULE:TASK" in sub.stdout and "--workers" in sub.stdout

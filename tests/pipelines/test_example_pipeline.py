@@ -1,0 +1,127 @@
+"""The example pipeline end to end through the CLI, with outputs on local disk, S3 and GCS."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from pipelines import ExitCode
+from targets import ParquetTarget
+from tests.conftest import Backend, make_backend
+from tests.helpers import REPO, run_cli
+
+EXAMPLE = str(REPO / "examples" / "sales" / "pipeline.py")
+RAW = REPO / "examples" / "sales" / "data" / "raw"
+DATE = "2026-11-24"
+
+
+def expected_totals(csv_path: Path) -> dict[str, tuple[int, float]]:
+    """The cleaning rules, restated in plain Python as an independent check."""
+    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    seen: set[str] = set()
+    with csv_path.open() as handle:
+        for row in csv.DictReader(handle):
+            if not row["quantity"] or int(row["quantity"]) <= 0 or row["order_id"] in seen:
+                continue
+            seen.add(row["order_id"])
+            store = row["store"].strip().lower()
+            totals[store][0] += int(row["quantity"])
+            totals[store][1] += int(row["quantity"]) * float(row["unit_price"])
+    return {store: (int(units), round(revenue, 2)) for store, (units, revenue) in totals.items()}
+
+
+def stamps(fs, url: str) -> dict[str, tuple]:
+    """Per object: the backend's own version stamps (local mtime, S3 ETag, GCS generation)."""
+    fs.invalidate_cache()
+    found = fs.find(fs._strip_protocol(url), detail=True)
+    return {
+        path: (
+            info["size"],
+            info.get("mtime"),
+            info.get("ETag"),
+            info.get("generation"),
+            info.get("LastModified"),
+        )
+        for path, info in found.items()
+    }
+
+
+def ran(result) -> list[str]:
+    return sorted(
+        line.split()[1].split("(")[0]
+        for line in result.stdout.splitlines()
+        if line.strip().startswith("ran ")
+    )
+
+
+@pytest.mark.parametrize("name", ["local", "s3", "gcs"])
+def test_build_skip_and_rebuild_one(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    backend: Backend = make_backend(name, request, tmp_path)
+    raw_root = backend.url("raw")
+    uploader = backend.fs()
+    uploader.put_file(str(RAW / f"{DATE}.csv"), uploader._strip_protocol(f"{raw_root}/{DATE}.csv"))
+    args = [
+        "run",
+        f"{EXAMPLE}:SalesReport",
+        "--date",
+        DATE,
+        "--root",
+        backend.url("sales"),
+        "--raw-root",
+        raw_root,
+    ]
+
+    first = run_cli(*args, cwd=tmp_path, config=backend.config, env=backend.env)
+    assert first.exit_code == ExitCode.OK, first.output
+    assert ran(first) == ["CleanSales", "DailyTotals", "SalesReport"]
+    assert "4 tasks: 3 ran, 1 up to date" in first.stdout
+
+    report = backend.target("sales", "reports", f"{DATE}.md")
+    with report.open("r") as handle:
+        text = handle.read()
+    for store, (units, revenue) in expected_totals(RAW / f"{DATE}.csv").items():
+        assert f"| {store} | {units} | {revenue:.2f} |" in text
+    daily = ParquetTarget(backend.url("sales", "daily", f"{DATE}.parquet"), **backend.options).read()
+    assert dict(zip(daily["store"].to_pylist(), daily["units"].to_pylist(), strict=True)) == {
+        store: units for store, (units, _) in expected_totals(RAW / f"{DATE}.csv").items()
+    }
+    before = stamps(uploader, backend.url("sales"))
+
+    second = run_cli(*args, cwd=tmp_path, config=backend.config, env=backend.env)
+    assert second.exit_code == ExitCode.OK, second.output
+    assert ran(second) == []
+    assert "nothing to do" in second.stdout
+    assert stamps(uploader, backend.url("sales")) == before  # not one output was rewritten
+
+    report.remove()
+    third = run_cli(*args, cwd=tmp_path, config=backend.config, env=backend.env)
+    assert third.exit_code == ExitCode.OK, third.output
+    assert ran(third) == ["SalesReport"]
+    with report.open("r") as handle:
+        assert handle.read() == text
+
+
+def test_parallel_workers_build_the_same_result(tmp_path: Path) -> None:
+    root = tmp_path / "out"
+    dates = ["2026-11-24", "2026-11-25"]
+    for date in dates:
+        result = run_cli(
+            "run", f"{EXAMPLE}:SalesReport", "--date", date, "--root", str(root), "-j", "2", cwd=tmp_path
+        )
+        assert result.exit_code == ExitCode.OK, result.output
+        text = (root / "reports" / f"{date}.md").read_text()
+        for store, (units, revenue) in expected_totals(RAW / f"{date}.csv").items():
+            assert f"| {store} | {units} | {revenue:.2f} |" in text
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    dashpipe = shutil.which("dashpipe")
+    assert dashpipe, "the dashpipe console script is not on PATH: is the package installed?"
+    result = subprocess.run([dashpipe, "--version"], capture_output=True, text=True, check=True)
+    assert "version" in result.stdout
