@@ -150,11 +150,15 @@ class _Factory(luigi.interface._WorkerSchedulerFactory):
         self.worker: RecordingWorker | None = None
 
     def create_worker(self, scheduler, worker_processes, assistant=False):
+        # A make system must not call a task done because run() returned: unless
+        # luigi.cfg says otherwise, a task whose outputs are missing afterwards fails.
+        verify = luigi.configuration.get_config().getboolean("worker", "check_complete_on_run", True)
         self.worker = RecordingWorker(
             scheduler=scheduler,
             worker_processes=worker_processes,
             assistant=assistant,
             progress=self.progress,
+            check_complete_on_run=verify,
         )
         return self.worker
 

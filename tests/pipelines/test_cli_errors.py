@@ -151,3 +151,16 @@ def test_help_reads_well(tmp_path: Path) -> None:
     assert top.exit_code == 0 and "run" in top.stdout and "Exit codes" in top.stdout
     sub = run_cli("run", "--help", cwd=tmp_path)
     assert sub.exit_code == 0 and "MODULE:TASK" in sub.stdout and "--workers" in sub.stdout
+
+
+def test_task_that_writes_no_output_fails(tmp_path: Path) -> None:
+    (tmp_path / "lazy.py").write_text(
+        "import luigi\n\n"
+        "class Lazy(luigi.Task):\n"
+        "    def output(self):\n        return luigi.LocalTarget('promised.txt')\n"
+        "    def run(self):\n        pass\n"
+    )
+    result = run_cli("run", "lazy.py:Lazy", cwd=tmp_path)
+    assert_one_clear_line(
+        result, ExitCode.TASK_FAILED, "FAILED", "Lazy()", "complete() is still returning false"
+    )
