@@ -50,10 +50,14 @@ class AtomicWriter(io.BufferedWriter):
     subprocess (``luigi.format.Gzip``) work on every backend.
     """
 
-    def __init__(self, staging_path: str, publish: Callable[[str], None]) -> None:
+    def __init__(
+        self, staging: io.FileIO, staging_path: str, publish: Callable[[str], None], durable: bool
+    ) -> None:
         self._staging_path = staging_path
         self._publish = publish
-        super().__init__(io.FileIO(staging_path, "x"))
+        # Only a rename on the same disk needs the data on disk first; an upload reads it back anyway.
+        self._durable = durable
+        super().__init__(staging)
 
     @property
     def staging_path(self) -> str:
@@ -64,7 +68,8 @@ class AtomicWriter(io.BufferedWriter):
             return
         try:
             self.flush()
-            os.fsync(self.fileno())
+            if self._durable:
+                os.fsync(self.fileno())
             super().close()
             self._publish(self._staging_path)
         finally:
@@ -100,11 +105,16 @@ def open_atomic(location: Location) -> AtomicWriter:
         directory = os.path.dirname(location.path)
         os.makedirs(directory or ".", exist_ok=True)
         staging = temporary_name(location.path)
-        return AtomicWriter(staging, lambda staged: publish_local(staged, location.path))
+        return AtomicWriter(
+            io.FileIO(staging, "x"),
+            staging,
+            lambda staged: publish_local(staged, location.path),
+            durable=True,
+        )
     fd, staging = tempfile.mkstemp(prefix="dashpipe-upload-")
-    os.close(fd)
-    os.remove(staging)  # AtomicWriter creates it with O_EXCL
-    return AtomicWriter(staging, lambda staged: publish_remote(staged, location))
+    return AtomicWriter(
+        io.FileIO(fd, "w"), staging, lambda staged: publish_remote(staged, location), durable=False
+    )
 
 
 def publish_local(staged: str, path: str) -> None:

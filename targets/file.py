@@ -42,7 +42,7 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
         BaseTarget.__init__(self, self.location.url)
         luigi.target.FileSystemTarget.__init__(self, self.location.url)
         self.format = format if format is not None else luigi.format.get_default_format()
-        self._fs = FsspecFileSystem(self.location.fs, self.location.protocol)
+        self._fs = FsspecFileSystem(self.location)
 
     @property
     def fs(self) -> FsspecFileSystem:
@@ -79,9 +79,12 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
         Unlike luigi's version this replaces an existing output (a forced
         rebuild must be able to), and removes the temporary after a failure.
         """
-        temporary = temporary_name(self.path)
         if self.location.is_local:
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            # A plain path, since local tools rarely understand file:// URLs.
+            temporary = temporary_name(self.location.path)
+            os.makedirs(os.path.dirname(temporary), exist_ok=True)
+        else:
+            temporary = temporary_name(self.path)
         try:
             yield temporary
         except BaseException:

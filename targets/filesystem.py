@@ -9,7 +9,7 @@ import luigi.target
 from fsspec.spec import AbstractFileSystem
 
 from targets.atomic import fsync_directory, is_temporary
-from targets.storage import storage_errors
+from targets.storage import Location, storage_errors
 
 
 class FsspecFileSystem(luigi.target.FileSystem):
@@ -21,13 +21,17 @@ class FsspecFileSystem(luigi.target.FileSystem):
     deleted the object since.
     """
 
-    def __init__(self, fs: AbstractFileSystem, protocol: str) -> None:
-        self.fs = fs
-        self.protocol = protocol
+    def __init__(self, location: Location) -> None:
+        self._location = location
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        """The fsspec filesystem underneath."""
+        return self._location.fs
 
     @property
     def is_local(self) -> bool:
-        return self.protocol == "file"
+        return self._location.is_local
 
     def _path(self, url: str) -> str:
         return self.fs._strip_protocol(str(url))

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 from importlib.metadata import entry_points
 from typing import Any
 
 from targets.base import BaseTarget
 from targets.errors import TargetError
-from targets.storage import split_url
 
 ENTRY_POINT_GROUP = "dash_pipeline.targets"
 DEFAULT_TYPE = "file"
@@ -108,6 +108,8 @@ def type_for_url(url: str) -> str:
 
 def target_for_url(url: str, type: str | None = None, **options: Any) -> BaseTarget:
     """Build the target for ``url``: of ``type`` when given, else chosen by the URL's scheme."""
+    if isinstance(url, os.PathLike):
+        url = os.fspath(url)
     if not isinstance(url, str) or not url:
-        split_url(url)  # raises the standard malformed-URL error
+        raise TargetError(f"a target URL must be a non-empty string, got {url!r}")
     return target_class(type or type_for_url(url))(url, **options)

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import fsspec
@@ -29,22 +29,44 @@ BUCKET_PROTOCOLS = frozenset({"s3", "gcs"})
 # Stores where an upload appears all at once, so a finished local staging file can
 # be uploaded straight to the final key.
 ATOMIC_UPLOAD_PROTOCOLS = frozenset({"s3", "gcs", "abfs", "az"})
+# Named in the "unknown protocol" error; fsspec knows many more.
+_WELL_KNOWN_PROTOCOLS = frozenset(
+    {"file", "memory", "s3", "gcs", "abfs", "az", "http", "https", "sftp", "hdfs"}
+)
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _SCHEME_TYPO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):/(?!/)")
 
 
-@dataclass(frozen=True)
 class Location:
-    """A validated URL and the filesystem that serves it."""
+    """A validated URL and the filesystem that serves it.
 
-    url: str
-    protocol: str
-    path: str
-    fs: AbstractFileSystem
+    The filesystem is created on first use: creating a target must stay free,
+    and some backends look for credentials when their filesystem is created.
+    """
+
+    def __init__(self, url: str, protocol: str, fs_class: type[AbstractFileSystem], options: dict[str, Any]):
+        self.url = url
+        self.protocol = protocol
+        self.path: str = fs_class._strip_protocol(url)
+        self._fs_class = fs_class
+        self._options = options
 
     @property
     def is_local(self) -> bool:
         return self.protocol == "file"
+
+    @cached_property
+    def fs(self) -> AbstractFileSystem:
+        try:
+            return self._fs_class(**self._options)
+        except DashPipelineError:
+            raise
+        except Exception as exc:
+            # The options' values may hold secrets: name only the keys.
+            raise TargetError(
+                f"cannot set up storage for {self.url!r} with options {sorted(self._options)}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
 
 
 def canonical_protocol(protocol: str | None) -> str:
@@ -83,7 +105,9 @@ def filesystem_class(protocol: str, url: str) -> type[AbstractFileSystem]:
     try:
         return fsspec.get_filesystem_class(protocol)
     except ValueError:
-        known = ", ".join(sorted({canonical_protocol(p) for p in fsspec.available_protocols()} & _COMMON))
+        known = ", ".join(
+            sorted({canonical_protocol(p) for p in fsspec.available_protocols()} & _WELL_KNOWN_PROTOCOLS)
+        )
         raise TargetError(
             f"unknown storage protocol '{protocol}' in {url!r} (common ones: {known})"
         ) from None
@@ -91,9 +115,6 @@ def filesystem_class(protocol: str, url: str) -> type[AbstractFileSystem]:
         raise TargetError(
             f"protocol '{protocol}' in {url!r} needs a package that is not installed: {exc}"
         ) from None
-
-
-_COMMON = frozenset({"file", "memory", "s3", "gcs", "abfs", "az", "http", "https", "sftp", "hdfs"})
 
 
 def _parse_option(value: str) -> Any:
@@ -121,20 +142,11 @@ def configured_options(protocol: str) -> dict[str, Any]:
 
 def resolve(url: object, storage_options: Mapping[str, Any] | None = None) -> Location:
     """Validate ``url`` and return its :class:`Location`; no request is made yet."""
-    protocol, path = split_url(url)
+    protocol, _ = split_url(url)
     url = os.fspath(url)  # type: ignore[arg-type]
     fs_class = filesystem_class(protocol, url)
     options = {**configured_options(protocol), **(storage_options or {})}
-    try:
-        fs = fs_class(**options)
-    except DashPipelineError:
-        raise
-    except Exception as exc:
-        # The options' values may hold secrets: name only the keys.
-        raise TargetError(
-            f"cannot set up storage for {url!r} with options {sorted(options)}: {type(exc).__name__}: {exc}"
-        ) from None
-    return Location(url=url, protocol=protocol, path=fs._strip_protocol(path), fs=fs)
+    return Location(url, protocol, fs_class, options)
 
 
 def _explain(exc: BaseException) -> str:

@@ -13,7 +13,10 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-os.environ["NO_GCE_CHECK"] = "True"
+os.environ["NO_GCE_CHECK"] = "true"  # google-auth compares with lowercase "true"
+# Should anything still look for a cloud metadata server, it finds a closed loopback port.
+os.environ["GCE_METADATA_HOST"] = "127.0.0.1:9"
+os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
 
 import uuid
 from collections.abc import Iterator

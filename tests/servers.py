@@ -85,13 +85,15 @@ def _spawn(name: str, argv: list[str], url: str, log_dir: Path, probe_path: str 
     return server
 
 
-def _script(name: str) -> str:
+def installed_script(name: str) -> str:
     """A console script installed next to this interpreter, else on PATH."""
     candidate = Path(sysconfig.get_path("scripts")) / name
     if candidate.exists():
         return str(candidate)
-    found = shutil.which(name) or Path(sys.executable).with_name(name)
-    return str(found)
+    found = shutil.which(name)
+    if not found:
+        raise ServerStartError(f"{name} is not installed next to {sys.executable} nor on PATH")
+    return found
 
 
 def start_moto(log_dir: Path) -> Server:
@@ -99,7 +101,7 @@ def start_moto(log_dir: Path) -> Server:
     url = f"http://127.0.0.1:{port}"
     return _spawn(
         "moto_server",
-        [_script("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        [installed_script("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         url,
         log_dir,
         probe_path="/moto-api/",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from pipelines import ExitCode
 from targets import ParquetTarget
 from tests.conftest import Backend, make_backend
 from tests.helpers import REPO, run_cli
+from tests.servers import installed_script
 
 EXAMPLE = str(REPO / "examples" / "sales" / "pipeline.py")
 RAW = REPO / "examples" / "sales" / "data" / "raw"
@@ -117,11 +119,7 @@ def test_parallel_workers_build_the_same_result(tmp_path: Path) -> None:
             assert f"| {store} | {units} | {revenue:.2f} |" in text
 
 
-def test_console_script_is_installed(tmp_path: Path) -> None:
-    import shutil
-    import subprocess
-
-    dashpipe = shutil.which("dashpipe")
-    assert dashpipe, "the dashpipe console script is not on PATH: is the package installed?"
+def test_console_script_is_installed() -> None:
+    dashpipe = installed_script("dashpipe")
     result = subprocess.run([dashpipe, "--version"], capture_output=True, text=True, check=True)
     assert "version" in result.stdout

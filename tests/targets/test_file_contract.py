@@ -279,3 +279,19 @@ def test_sigkill_during_write_leaves_nothing_at_the_final_url(name, request, tmp
     target = backend.target("killed/out.txt")
     assert not target.exists()
     assert list(target.fs.listdir(backend.url())) == []
+
+
+def test_file_urls_paths_and_pathlib_name_the_same_file(tmp_path) -> None:
+    plain = FileTarget(str(tmp_path / "same.txt"))
+    with plain.open("w") as handle:
+        handle.write("one file")
+    for alias in (FileTarget(f"file://{tmp_path}/same.txt"), FileTarget(tmp_path / "same.txt")):
+        assert alias.exists()
+        with alias.open("r") as handle:
+            assert handle.read() == "one file"
+    with FileTarget(f"file://{tmp_path}/same.txt").temporary_path() as temporary:
+        assert not temporary.startswith("file:")
+        with open(temporary, "w") as handle:
+            handle.write("rewritten")
+    with plain.open("r") as handle:
+        assert handle.read() == "rewritten"
