@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import luigi
+from luigi.parameter import ParameterVisibility
 
 
 def describe(task: luigi.Task) -> str:
-    """``Family(param=value, ...)`` with only the parameters that differ from their defaults."""
+    """``Family(param=value, ...)`` with only the parameters that differ from their defaults.
+
+    Parameters luigi marks hidden or private (credentials, tokens) are never shown.
+    """
     shown = []
     for name, parameter in task.get_params():
-        if not parameter.significant:
+        if not parameter.significant or parameter.visibility != ParameterVisibility.PUBLIC:
             continue
         value = getattr(task, name)
         default = getattr(parameter, "_default", None)

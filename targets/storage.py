@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from functools import cached_property
 from typing import Any
 
 import fsspec
@@ -42,6 +41,8 @@ class Location:
 
     The filesystem is created on first use: creating a target must stay free,
     and some backends look for credentials when their filesystem is created.
+    It is created again in a forked child (luigi's ``--workers`` > 1): async
+    backends such as s3fs and gcsfs refuse to be used across a fork.
     """
 
     def __init__(self, url: str, protocol: str, fs_class: type[AbstractFileSystem], options: dict[str, Any]):
@@ -50,13 +51,21 @@ class Location:
         self.path: str = fs_class._strip_protocol(url)
         self._fs_class = fs_class
         self._options = options
+        self._fs: AbstractFileSystem | None = None
+        self._fs_pid = 0
 
     @property
     def is_local(self) -> bool:
         return self.protocol == "file"
 
-    @cached_property
+    @property
     def fs(self) -> AbstractFileSystem:
+        if self._fs is None or self._fs_pid != os.getpid():
+            self._fs = self._create_filesystem()
+            self._fs_pid = os.getpid()
+        return self._fs
+
+    def _create_filesystem(self) -> AbstractFileSystem:
         try:
             return self._fs_class(**self._options)
         except DashPipelineError:

@@ -164,3 +164,19 @@ def test_task_that_writes_no_output_fails(tmp_path: Path) -> None:
     assert_one_clear_line(
         result, ExitCode.TASK_FAILED, "FAILED", "Lazy()", "complete() is still returning false"
     )
+
+
+def test_private_parameters_never_appear_in_output(tmp_path: Path) -> None:
+    (tmp_path / "secretive.py").write_text(
+        "import luigi\n"
+        "from luigi.parameter import ParameterVisibility\n\n"
+        "class Fetch(luigi.Task):\n"
+        "    day = luigi.Parameter()\n"
+        "    api_token = luigi.Parameter(visibility=ParameterVisibility.PRIVATE)\n"
+        "    def output(self):\n        return luigi.LocalTarget(f'out-{self.day}.txt')\n"
+        "    def run(self):\n        raise RuntimeError('upstream API said no')\n"
+    )
+    token = "tok-5f1c0ffee-must-not-leak"
+    result = run_cli("run", "secretive.py:Fetch", "--day", "mon", "--api-token", token, cwd=tmp_path)
+    assert_one_clear_line(result, ExitCode.TASK_FAILED, "Fetch(day=mon)", "upstream API said no")
+    assert token not in result.output

@@ -123,3 +123,54 @@ def test_console_script_is_installed() -> None:
     dashpipe = installed_script("dashpipe")
     result = subprocess.run([dashpipe, "--version"], capture_output=True, text=True, check=True)
     assert "version" in result.stdout
+
+
+HELD_TARGETS = """
+import luigi
+from targets import FileTarget
+
+
+class Held(luigi.Task):
+    url = luigi.Parameter()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.target = FileTarget(self.url)  # created, and used, before the worker forks
+
+    def output(self):
+        return self.target
+
+    def run(self):
+        with self.target.open("w") as handle:
+            handle.write(self.url)
+
+
+class All(luigi.WrapperTask):
+    root = luigi.Parameter()
+
+    def requires(self):
+        return [Held(url=f"{self.root}/{i}.txt") for i in range(4)]
+"""
+
+
+@pytest.mark.parametrize("name", ["s3", "gcs"])
+def test_parallel_workers_with_targets_created_before_fork(
+    name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    backend: Backend = make_backend(name, request, tmp_path)
+    (tmp_path / "held.py").write_text(HELD_TARGETS)
+    result = run_cli(
+        "run",
+        "held.py:All",
+        "--root",
+        backend.url("held"),
+        "-j",
+        "2",
+        cwd=tmp_path,
+        config=backend.config,
+        env=backend.env,
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    for i in range(4):
+        with backend.target("held", f"{i}.txt").open("r") as handle:
+            assert handle.read() == backend.url("held", f"{i}.txt")
