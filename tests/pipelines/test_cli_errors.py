@@ -131,18 +131,24 @@ def test_missing_external_input(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_failing_task_exits_1_and_names_the_error(tmp_path: Path) -> None:
-    (tmp_path / "flaky.py").write_text(
+def one_task_module(directory: Path, class_name: str, run_body: str) -> str:
+    """Write a module with one plain luigi task; return its MODULE:TASK reference."""
+    (directory / f"{class_name.lower()}.py").write_text(
         "import luigi\n\n"
-        "class Explode(luigi.Task):\n"
-        "    def output(self):\n        return luigi.LocalTarget('never.txt')\n"
-        "    def run(self):\n        raise ValueError('the input had 3 columns, expected 4')\n"
+        f"class {class_name}(luigi.Task):\n"
+        "    def output(self):\n        return luigi.LocalTarget('promised.txt')\n"
+        f"    def run(self):\n        {run_body}\n"
     )
-    result = run_cli("run", "flaky.py:Explode", cwd=tmp_path)
+    return f"{class_name.lower()}.py:{class_name}"
+
+
+def test_failing_task_exits_1_and_names_the_error(tmp_path: Path) -> None:
+    spec = one_task_module(tmp_path, "Explode", "raise ValueError('the input had 3 columns, expected 4')")
+    result = run_cli("run", spec, cwd=tmp_path)
     assert_one_clear_line(
         result, ExitCode.TASK_FAILED, "FAILED", "Explode()", "ValueError: the input had 3 columns, expected 4"
     )
-    verbose = run_cli("run", "flaky.py:Explode", "-v", cwd=tmp_path)
+    verbose = run_cli("run", spec, "-v", cwd=tmp_path)
     assert "Traceback" in verbose.output  # -v shows the details a developer needs
 
 
@@ -154,13 +160,7 @@ def test_help_reads_well(tmp_path: Path) -> None:
 
 
 def test_task_that_writes_no_output_fails(tmp_path: Path) -> None:
-    (tmp_path / "lazy.py").write_text(
-        "import luigi\n\n"
-        "class Lazy(luigi.Task):\n"
-        "    def output(self):\n        return luigi.LocalTarget('promised.txt')\n"
-        "    def run(self):\n        pass\n"
-    )
-    result = run_cli("run", "lazy.py:Lazy", cwd=tmp_path)
+    result = run_cli("run", one_task_module(tmp_path, "Lazy", "pass"), cwd=tmp_path)
     assert_one_clear_line(
         result, ExitCode.TASK_FAILED, "FAILED", "Lazy()", "complete() is still returning false"
     )
