@@ -11,6 +11,7 @@ killed process publishes nothing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import posixpath
@@ -19,7 +20,7 @@ import uuid
 from collections.abc import Callable
 
 from targets.errors import StorageError
-from targets.storage import ATOMIC_UPLOAD_PROTOCOLS, Location, storage_errors
+from targets.storage import ATOMIC_UPLOAD_PROTOCOLS, Location, redact, storage_errors
 
 TEMP_MARK = ".dashpipe-tmp-"
 
@@ -73,15 +74,21 @@ class AtomicWriter(io.BufferedWriter):
             super().close()
             self._publish(self._staging_path)
         finally:
-            super().close()
+            self._close_quietly()
             self._remove_staging()
 
     def discard(self) -> None:
         """Close without publishing anything."""
         try:
-            super().close()
+            self._close_quietly()
         finally:
             self._remove_staging()
+
+    def _close_quietly(self) -> None:
+        # Close the file descriptor without flushing: after a failed flush (disk
+        # full) BufferedWriter.close() would raise again and skip the clean-up.
+        with contextlib.suppress(OSError):
+            self.raw.close()
 
     def _remove_staging(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -102,24 +109,23 @@ class AtomicWriter(io.BufferedWriter):
 def open_atomic(location: Location) -> AtomicWriter:
     """Open a staging file whose ``close()`` publishes it at ``location``."""
     if location.is_local:
-        directory = os.path.dirname(location.path)
-        os.makedirs(directory or ".", exist_ok=True)
-        staging = temporary_name(location.path)
-        return AtomicWriter(
-            io.FileIO(staging, "x"),
-            staging,
-            lambda staged: publish_local(staged, location.path),
-            durable=True,
-        )
+        with storage_errors(location.url, "write"):
+            if os.path.isdir(location.path):
+                raise IsADirectoryError(errno.EISDIR, "it is a directory", location.path)
+            os.makedirs(os.path.dirname(location.path) or ".", exist_ok=True)
+            staging = temporary_name(location.path)
+            raw = io.FileIO(staging, "x")
+        return AtomicWriter(raw, staging, lambda staged: publish_local(staged, location), durable=True)
     fd, staging = tempfile.mkstemp(prefix="dashpipe-upload-")
     return AtomicWriter(
         io.FileIO(fd, "w"), staging, lambda staged: publish_remote(staged, location), durable=False
     )
 
 
-def publish_local(staged: str, path: str) -> None:
-    os.replace(staged, path)
-    fsync_directory(os.path.dirname(path))
+def publish_local(staged: str, location: Location) -> None:
+    with storage_errors(location.url, "write"):
+        os.replace(staged, location.path)
+        fsync_directory(os.path.dirname(location.path))
 
 
 def publish_remote(staged: str, location: Location) -> None:
@@ -134,7 +140,7 @@ def publish_remote(staged: str, location: Location) -> None:
                 fs.mv(sibling, location.path)
         except FileNotFoundError as exc:
             raise StorageError(
-                f"cannot write {location.url}: its bucket or directory does not exist"
+                f"cannot write {redact(location.url)}: its bucket or directory does not exist"
             ) from exc
         finally:
             fs.invalidate_cache(location.path)

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 import luigi
 
+from targets.storage import redact
+
 
 class BaseTarget(luigi.Target):
     """A pipeline output or input addressed by a URL.
@@ -30,12 +32,20 @@ class BaseTarget(luigi.Target):
     def exists(self) -> bool:
         """True when the output is complete; never true for a partial write."""
 
+    @property
+    def display_url(self) -> str:
+        """The URL with any password masked: the form for messages, logs and reports."""
+        return redact(self.url)
+
     def remove(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__} cannot remove {self.url}")
+        raise NotImplementedError(f"{type(self).__name__} cannot remove {self.display_url}")
+
+    def __str__(self) -> str:
+        return self.display_url
 
     def __repr__(self) -> str:
         # Options can hold credentials: never include them.
-        return f"{type(self).__name__}({self.url!r})"
+        return f"{type(self).__name__}({self.display_url!r})"
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.url == self.url  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import posixpath
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -16,7 +17,7 @@ from targets.atomic import open_atomic, temporary_name
 from targets.base import BaseTarget
 from targets.errors import TargetError
 from targets.filesystem import FsspecFileSystem
-from targets.storage import resolve, storage_errors
+from targets.storage import redact, resolve, storage_errors
 
 
 class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
@@ -38,7 +39,7 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
     ) -> None:
         self.location = resolve(url, storage_options)
         if self.location.url.endswith("/"):
-            raise TargetError(f"malformed URL {self.location.url!r}: a file URL cannot end with '/'")
+            raise TargetError(f"malformed URL {redact(self.location.url)!r}: a file URL cannot end with '/'")
         BaseTarget.__init__(self, self.location.url)
         luigi.target.FileSystemTarget.__init__(self, self.location.url)
         self.format = format if format is not None else luigi.format.get_default_format()
@@ -54,6 +55,25 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
     def remove(self) -> None:
         self._fs.remove(self.path)
 
+    def makedirs(self) -> None:
+        """Create the parent directory (a no-op on object stores), like ``luigi.LocalTarget``."""
+        parent = posixpath.dirname(self.path.rstrip("/"))
+        if parent and not parent.endswith(":/"):
+            self._fs.mkdir(parent, parents=True, raise_if_exists=False)
+
+    def move(self, new_path: str, raise_if_exists: bool = False) -> None:
+        """Move this output to ``new_path`` on the same storage."""
+        if raise_if_exists:
+            self._fs.rename_dont_move(self.path, new_path)
+        else:
+            self._fs.move(self.path, new_path)
+
+    def copy(self, new_path: str, raise_if_exists: bool = False) -> None:
+        """Copy this output to ``new_path`` on the same storage; it appears there whole."""
+        if raise_if_exists and self._fs.exists(new_path):
+            raise luigi.target.FileAlreadyExists(new_path)
+        self._fs.copy(self.path, new_path)
+
     def open(self, mode: str = "r") -> IO[Any]:
         rwmode = mode.replace("b", "").replace("t", "")
         if rwmode == "w":
@@ -61,7 +81,7 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
         if rwmode == "r":
             return self.format.pipe_reader(self._open_for_reading())
         raise TargetError(
-            f"cannot open {self.url} with mode {mode!r}: use 'r' or 'w' (set format=Nop for bytes)"
+            f"cannot open {self.display_url} with mode {mode!r}: use 'r' or 'w' (set format=Nop for bytes)"
         )
 
     def _open_for_reading(self) -> IO[bytes]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from collections.abc import Iterator
 
 import luigi.target
 from fsspec.spec import AbstractFileSystem
 
-from targets.atomic import fsync_directory, is_temporary
+from targets.atomic import fsync_directory, is_temporary, temporary_name
 from targets.storage import Location, storage_errors
 
 
@@ -18,7 +20,8 @@ class FsspecFileSystem(luigi.target.FileSystem):
     Paths in and out are URLs as the user wrote them (``s3://bucket/key``) or
     plain local paths. fsspec caches listings forever, so every question about
     existence drops the cached entry first: another process may have written or
-    deleted the object since.
+    deleted the object since. Local moves and copies are atomic at the
+    destination, as on object stores.
     """
 
     def __init__(self, location: Location) -> None:
@@ -35,9 +38,6 @@ class FsspecFileSystem(luigi.target.FileSystem):
 
     def _path(self, url: str) -> str:
         return self.fs._strip_protocol(str(url))
-
-    def _url(self, path: str) -> str:
-        return path if self.is_local else self.fs.unstrip_protocol(path)
 
     def _refresh(self, path: str) -> None:
         self.fs.invalidate_cache(path)
@@ -62,48 +62,99 @@ class FsspecFileSystem(luigi.target.FileSystem):
             self._refresh(native)
 
     def mkdir(self, path: str, parents: bool = True, raise_if_exists: bool = False) -> None:
+        """luigi's semantics: ``FileAlreadyExists``, ``NotADirectory``, ``MissingParentDirectory``."""
+        if self.exists(path):
+            if raise_if_exists:
+                raise luigi.target.FileAlreadyExists(path)
+            if not self.isdir(path):
+                raise luigi.target.NotADirectory(path)
+            return
+        if not self.is_local:
+            return  # object stores have no directories; s3fs would even create a bucket here
         native = self._path(path)
         with storage_errors(path, "create directory"):
-            if raise_if_exists and self.isdir(path):
-                raise luigi.target.FileAlreadyExists(path)
-            if not self.is_local:
-                # Object stores have no directories; s3fs would even create a bucket here.
-                return
             if not parents and not os.path.isdir(os.path.dirname(native.rstrip("/"))):
                 raise luigi.target.MissingParentDirectory(path)
             os.makedirs(native, exist_ok=True)
 
     def listdir(self, path: str) -> Iterator[str]:
-        """Every file below ``path``, recursively, as URLs; write temporaries are left out."""
+        """Every file below ``path``, recursively, named like ``path`` (relative stays relative).
+
+        Write temporaries are left out.
+        """
         native = self._path(path)
         with storage_errors(path, "list"):
             self._refresh(native)
             found = self.fs.find(native)
+        prefix = str(path).rstrip("/")
         for item in found:
-            if not any(is_temporary(part) for part in item.split("/")):
-                yield self._url(item)
+            relative = item[len(native.rstrip("/")) :].lstrip("/")
+            if not any(is_temporary(part) for part in relative.split("/")):
+                yield f"{prefix}/{relative}" if relative else prefix
 
     def move(self, path: str, dest: str) -> None:
         source, target = self._path(path), self._path(dest)
-        with storage_errors(path, f"move to {dest}"):
+        with storage_errors(path, "move", dest):
             if self.is_local:
-                os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-                os.replace(source, target)
-                fsync_directory(os.path.dirname(target))
+                self._move_local(source, target)
             else:
                 self.fs.mv(source, target, recursive=True)
             self._refresh(source)
             self._refresh(target)
 
+    def _move_local(self, source: str, target: str) -> None:
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        try:
+            os.replace(source, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            # Another device: copy beside the destination first, so it still appears at once.
+            self._copy_local(source, target)
+            shutil.rmtree(source) if os.path.isdir(source) else os.remove(source)
+        fsync_directory(os.path.dirname(target))
+
     def rename_dont_move(self, path: str, dest: str) -> None:
+        """Move ``path`` to ``dest`` unless ``dest`` exists (``FileAlreadyExists``)."""
+        if self.is_local and not os.path.isdir(self._path(path)):
+            source, target = self._path(path), self._path(dest)
+            with storage_errors(path, "move", dest):
+                try:
+                    os.link(source, target)  # fails if dest exists, with no window for a race
+                except FileExistsError:
+                    raise luigi.target.FileAlreadyExists(dest) from None
+                except OSError as exc:
+                    if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP):
+                        raise
+                else:
+                    os.remove(source)
+                    fsync_directory(os.path.dirname(target))
+                    return
         if self.exists(dest):
             raise luigi.target.FileAlreadyExists(dest)
         self.move(path, dest)
 
     def copy(self, path: str, dest: str) -> None:
         source, target = self._path(path), self._path(dest)
-        with storage_errors(path, f"copy to {dest}"):
+        with storage_errors(path, "copy", dest):
             if self.is_local:
-                os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-            self.fs.copy(source, target, recursive=True)
+                self._copy_local(source, target)
+            else:
+                self.fs.copy(source, target, recursive=True)
             self._refresh(target)
+
+    @staticmethod
+    def _copy_local(source: str, target: str) -> None:
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        staging = temporary_name(target)
+        try:
+            if os.path.isdir(source):
+                shutil.copytree(source, staging)
+            else:
+                shutil.copyfile(source, staging)
+            os.replace(staging, target)
+        finally:
+            if os.path.isdir(staging):
+                shutil.rmtree(staging)
+            elif os.path.exists(staging):
+                os.remove(staging)

@@ -30,7 +30,9 @@ class ParquetTarget(FileTarget):
     hive layout (``country=NL/part-….parquet``); the directory counts as
     existing only once its marker ``_SUCCESS`` is written, after every data
     file. The marker lists the files and the schema, so :meth:`read` never
-    picks up a file left behind by a crashed write.
+    picks up a file left behind by a crashed write, and a rewrite replaces the
+    dataset at once: the new files are written beside the old ones, the marker
+    is replaced, then the old files are deleted.
     """
 
     type_name = "parquet"
@@ -63,14 +65,16 @@ class ParquetTarget(FileTarget):
 
     def open(self, mode: str = "r"):  # type: ignore[override]
         if self.is_dataset:
-            raise TargetError(f"{self.url} is a partitioned dataset, not one file: use read() and write()")
+            raise TargetError(
+                f"{self.display_url} is a partitioned dataset, not one file: use read() and write()"
+            )
         return super().open(mode)
 
     def write(self, table: pa.Table) -> None:
         """Write ``table``, replacing what was there; visible only once complete."""
         if not isinstance(table, pa.Table):
             raise TargetError(
-                f"ParquetTarget.write({self.url}) needs a pyarrow.Table, got {type(table).__name__}"
+                f"ParquetTarget.write({self.display_url}) needs a pyarrow.Table, got {type(table).__name__}"
             )
         if not self.is_dataset:
             with self.open("w") as handle:
@@ -78,35 +82,30 @@ class ParquetTarget(FileTarget):
             return
         missing = [c for c in self.partition_cols if c not in table.column_names]
         if missing:
-            raise TargetError(f"cannot write {self.url}: partition columns {missing} are not in the table")
+            raise TargetError(
+                f"cannot write {self.display_url}: partition columns {missing} are not in the table"
+            )
         self._write_dataset(table)
 
     def _write_dataset(self, table: pa.Table) -> None:
         assert self._marker is not None
         fs, root = self.location.fs, self.location.path
-        # The marker goes first so that, from here until the new one is written,
-        # the dataset reads as incomplete rather than as a mix of old and new files.
-        if self._marker.exists():
-            self._marker.remove()
+        previous = self._committed_files()
+        written: list[dict[str, Any]] = []
+
+        def remember(written_file: Any) -> None:
+            written.append({"path": posixpath.relpath(written_file.path, root), "size": written_file.size})
+
         with storage_errors(self.url, "write"):
-            if fs.exists(root):
-                fs.rm(root, recursive=True)
             if self.location.is_local:
                 os.makedirs(root, exist_ok=True)  # pyarrow's local filesystem does not create it
-            written: list[dict[str, Any]] = []
-
-            def remember(written_file: Any) -> None:
-                written.append(
-                    {"path": posixpath.relpath(written_file.path, root), "size": written_file.size}
-                )
-
-            partitioning = ds.partitioning(table.select(self.partition_cols).schema, flavor="hive")
+            # New files get names of their own, so the committed version stays whole beside them.
             ds.write_dataset(
                 table,
                 root,
                 format="parquet",
                 filesystem=fs,
-                partitioning=partitioning,
+                partitioning=ds.partitioning(table.select(self.partition_cols).schema, flavor="hive"),
                 basename_template=f"part-{uuid.uuid4().hex[:12]}-{{i}}.parquet",
                 existing_data_behavior="overwrite_or_ignore",
                 file_options=ds.ParquetFileFormat().make_write_options(compression=self.compression),
@@ -119,19 +118,33 @@ class ParquetTarget(FileTarget):
             "partition_cols": self.partition_cols,
             "schema": base64.b64encode(table.schema.serialize().to_pybytes()).decode("ascii"),
         }
+        # Replacing the marker is the commit point: readers see the old version whole
+        # until here and the new one whole after it; a crash before it keeps the old.
         with self._marker.open("w") as handle:
             handle.write(json.dumps(manifest, indent=1).encode("utf-8"))
+        superseded = sorted(previous - {entry["path"] for entry in written})
+        if superseded:
+            with storage_errors(self.url, "clean up"):
+                fs.rm([posixpath.join(root, path) for path in superseded])
+                fs.invalidate_cache(root)
+
+    def _committed_files(self) -> set[str]:
+        try:
+            return {entry["path"] for entry in self.manifest()["files"]}
+        except (IncompleteOutputError, ValueError, KeyError):
+            return set()
 
     def manifest(self) -> dict[str, Any]:
         """The marker's content: files written, row count, schema (datasets only)."""
         if self._marker is None:
-            raise TargetError(f"{self.url} is a single Parquet file and has no manifest")
+            raise TargetError(f"{self.display_url} is a single Parquet file and has no manifest")
         try:
             with self._marker.open("r") as handle:
                 return json.loads(handle.read())
         except FileNotFoundError:
             raise IncompleteOutputError(
-                f"{self.url} is incomplete: no {MARKER_NAME} marker (still being written, or a write failed)"
+                f"{self.display_url} is incomplete: no {MARKER_NAME} marker "
+                "(still being written, or a write failed)"
             ) from None
 
     def read(self, columns: Sequence[str] | None = None, filter: Any = None) -> pa.Table:

@@ -18,6 +18,7 @@ from typing import Any
 
 import fsspec
 import luigi.configuration
+import luigi.target
 from fsspec.spec import AbstractFileSystem
 
 from targets.errors import DashPipelineError, StorageError, TargetError
@@ -34,6 +35,14 @@ _WELL_KNOWN_PROTOCOLS = frozenset(
 )
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _SCHEME_TYPO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):/(?!/)")
+_USERINFO_PASSWORD = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*):[^/@]*@")
+# luigi's own S3 client reads these keys from [s3]; s3fs knows them by other names.
+_LUIGI_S3_KEYS = {"aws_access_key_id": "key", "aws_secret_access_key": "secret", "aws_session_token": "token"}
+
+
+def redact(url: str) -> str:
+    """``url`` with any password (``sftp://user:pw@host/...``) masked, for messages and logs."""
+    return _USERINFO_PASSWORD.sub(r"\1:***@", url)
 
 
 class Location:
@@ -73,7 +82,7 @@ class Location:
         except Exception as exc:
             # The options' values may hold secrets: name only the keys.
             raise TargetError(
-                f"cannot set up storage for {self.url!r} with options {sorted(self._options)}: "
+                f"cannot set up storage for {redact(self.url)!r} with options {sorted(self._options)}: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
 
@@ -89,24 +98,25 @@ def split_url(url: object) -> tuple[str, str]:
     if isinstance(url, os.PathLike):
         url = os.fspath(url)
     if not isinstance(url, str):
-        raise TargetError(f"a target URL must be a string, got {type(url).__name__} {url!r}")
+        raise TargetError(f"a target URL must be a string, got {type(url).__name__}")
+    shown = redact(url)
     if not url or url != url.strip() or "\x00" in url:
-        raise TargetError(f"malformed URL {url!r}: empty, padded with spaces or containing NUL")
+        raise TargetError(f"malformed URL {shown!r}: empty, padded with spaces or containing NUL")
     typo = _SCHEME_TYPO.match(url)
     if typo and len(typo.group(1)) > 1:
-        raise TargetError(f"malformed URL {url!r}: did you mean '{typo.group(1)}://'?")
+        raise TargetError(f"malformed URL {shown!r}: did you mean '{typo.group(1)}://'?")
     protocol, path = fsspec.core.split_protocol(url)
     protocol = canonical_protocol(protocol)
     if protocol in BUCKET_PROTOCOLS:
         bucket, _, key = path.partition("/")
         if not bucket:
-            raise TargetError(f"malformed URL {url!r}: no bucket name after '{url.split('://')[0]}://'")
+            raise TargetError(f"malformed URL {shown!r}: no bucket name after '{url.split('://')[0]}://'")
         if not _BUCKET_NAME.match(bucket):
-            raise TargetError(f"malformed URL {url!r}: {bucket!r} is not a valid bucket name")
+            raise TargetError(f"malformed URL {shown!r}: {bucket!r} is not a valid bucket name")
         if not key.strip("/"):
-            raise TargetError(f"malformed URL {url!r}: no object path after the bucket")
+            raise TargetError(f"malformed URL {shown!r}: no object path after the bucket")
     elif not path.strip("/"):
-        raise TargetError(f"malformed URL {url!r}: no path")
+        raise TargetError(f"malformed URL {shown!r}: no path")
     return protocol, path
 
 
@@ -118,11 +128,11 @@ def filesystem_class(protocol: str, url: str) -> type[AbstractFileSystem]:
             sorted({canonical_protocol(p) for p in fsspec.available_protocols()} & _WELL_KNOWN_PROTOCOLS)
         )
         raise TargetError(
-            f"unknown storage protocol '{protocol}' in {url!r} (common ones: {known})"
+            f"unknown storage protocol '{protocol}' in {redact(url)!r} (common ones: {known})"
         ) from None
     except ImportError as exc:
         raise TargetError(
-            f"protocol '{protocol}' in {url!r} needs a package that is not installed: {exc}"
+            f"protocol '{protocol}' in {redact(url)!r} needs a package that is not installed: {exc}"
         ) from None
 
 
@@ -146,6 +156,12 @@ def configured_options(protocol: str) -> dict[str, Any]:
         except Exception as exc:  # luigi raises its own interpolation errors for unset ${ENV} names
             raise TargetError(f"luigi.cfg [{protocol}] {key}: {exc}") from None
         options[key] = _parse_option(raw)
+    if protocol == "s3":
+        options = {_LUIGI_S3_KEYS.get(key, key): value for key, value in options.items()}
+        if "region_name" in options:
+            client_kwargs = dict(options.get("client_kwargs") or {})
+            client_kwargs.setdefault("region_name", options.pop("region_name"))
+            options["client_kwargs"] = client_kwargs
     return options
 
 
@@ -154,7 +170,12 @@ def resolve(url: object, storage_options: Mapping[str, Any] | None = None) -> Lo
     protocol, _ = split_url(url)
     url = os.fspath(url)  # type: ignore[arg-type]
     fs_class = filesystem_class(protocol, url)
-    options = {**configured_options(protocol), **(storage_options or {})}
+    try:
+        # Host, port, user and password written in the URL itself (sftp://user@host/...).
+        from_url = fs_class._get_kwargs_from_urls(url)
+    except Exception as exc:
+        raise TargetError(f"malformed URL {redact(url)!r}: {exc}") from None
+    options = {**from_url, **configured_options(protocol), **(storage_options or {})}
     return Location(url, protocol, fs_class, options)
 
 
@@ -174,19 +195,30 @@ def _explain(exc: BaseException) -> str:
 
 
 @contextmanager
-def storage_errors(url: str, action: str) -> Iterator[None]:
-    """Re-raise backend failures as :class:`StorageError` naming ``url`` and ``action``.
+def storage_errors(url: str, action: str, dest: str | None = None) -> Iterator[None]:
+    """Re-raise backend failures as :class:`StorageError`: ``cannot ACTION URL [to DEST]: why``.
 
-    A missing file stays a ``FileNotFoundError`` (callers rely on that type) but
-    is re-raised with the URL, which backends often omit.
+    A missing file to check, read or remove stays a ``FileNotFoundError``
+    (callers rely on that type) but is re-raised with the URL, which backends
+    often omit. luigi's own
+    filesystem exceptions pass through unchanged.
     """
+    what = f"{action} {redact(url)}" + (f" to {redact(dest)}" if dest else "")
     try:
         yield
-    except (DashPipelineError, FileExistsError):
+    except (DashPipelineError, FileExistsError, luigi.target.FileSystemException):
         raise
     except FileNotFoundError as exc:
-        raise FileNotFoundError(errno.ENOENT, f"cannot {action}: not found", url) from exc
+        if action == "write" or dest:
+            # Either end may be the missing one: say which operation, with both.
+            raise StorageError(f"cannot {what}: {exc.strerror or 'not found'}") from exc
+        raise FileNotFoundError(errno.ENOENT, f"cannot {action}: not found", redact(url)) from exc
     except PermissionError as exc:
-        raise StorageError(f"cannot {action} {url}: permission denied ({exc})") from exc
+        raise StorageError(f"cannot {what}: permission denied") from exc
+    except OSError as exc:
+        reason = exc.strerror or _explain(exc)
+        if isinstance(exc, ConnectionError) or not exc.strerror:
+            reason = _explain(exc)
+        raise StorageError(f"cannot {what}: {reason}") from exc
     except Exception as exc:
-        raise StorageError(f"cannot {action} {url}: {_explain(exc)}") from exc
+        raise StorageError(f"cannot {what}: {_explain(exc)}") from exc

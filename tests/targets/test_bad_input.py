@@ -106,3 +106,41 @@ def test_secret_options_never_appear_in_errors_or_repr() -> None:
     with pytest.raises(StorageError) as info:
         failing.exists()
     assert secret not in str(info.value) and "AKIA-TEST" not in str(info.value)
+
+
+def test_password_in_url_reaches_the_backend_but_never_a_message() -> None:
+    url = f"ftp://bob:hunter2@127.0.0.1:{free_port()}/out/x.txt"
+    target = FileTarget(url)
+    assert "hunter2" not in repr(target) and "hunter2" not in str(target)
+    assert str(target) == url.replace("hunter2", "***")
+    with pytest.raises(TargetError) as info:
+        target.exists()  # nothing listens there
+    assert "Connection refused" in str(info.value)
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(TargetError) as info:
+        FileTarget("nosuch://bob:hunter2@host/x")
+    assert "hunter2" not in str(info.value)
+
+
+def test_luigi_s3_section_written_for_luigi_contrib_works(
+    s3_server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A luigi.cfg already written for luigi.contrib.s3 keeps working: its key names are translated."""
+    config = tmp_path / "luigi.cfg"
+    config.write_text(
+        "[s3]\n"
+        "aws_access_key_id = ${TEST_KEY}\n"
+        "aws_secret_access_key = ${TEST_SECRET}\n"
+        "region_name = eu-west-1\n"
+        f"endpoint_url = {s3_server.url}\n"
+    )
+    use_luigi_config(monkeypatch, config)
+    monkeypatch.setenv("TEST_KEY", "from-luigi-cfg")
+    monkeypatch.setenv("TEST_SECRET", "also-from-luigi-cfg")
+    target = FileTarget("s3://luigi-cfg-bucket/a.txt")
+    target.location.fs.mkdir("luigi-cfg-bucket")
+    with target.open("w") as handle:
+        handle.write("translated")
+    assert target.exists()
+    assert target.location.fs.key == "from-luigi-cfg"
+    assert target.location.fs.client_kwargs["region_name"] == "eu-west-1"

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from targets import IncompleteOutputError, ParquetTarget, TargetError
+from targets import IncompleteOutputError, ParquetTarget, StorageError, TargetError
 from tests.conftest import Backend
 
 
@@ -105,3 +105,31 @@ def test_bad_writes_are_refused(tmp_path) -> None:
     with pytest.raises(TargetError, match="partitioned dataset"):
         target.open("r")
     assert not target.exists()
+
+
+def test_failed_rewrite_keeps_the_previous_dataset(backend: Backend) -> None:
+    target = ParquetTarget(backend.url("sales"), partition_cols=["store"], **backend.options)
+    target.write(sales_table())
+    unwritable = sales_table().append_column(
+        "gap", pa.array([(1, 2, 3)] * 5, type=pa.month_day_nano_interval())
+    )
+    with pytest.raises(StorageError, match=r"cannot write .*/sales: ArrowNotImplementedError"):
+        target.write(unwritable)
+    assert target.exists()
+    assert sort(target.read()).equals(sort(sales_table()))
+
+
+def test_rewrite_deletes_the_superseded_files(backend: Backend) -> None:
+    target = ParquetTarget(backend.url("sales"), partition_cols=["store"], **backend.options)
+    target.write(sales_table())
+    old_files = {entry["path"] for entry in target.manifest()["files"]}
+    target.write(sales_table())
+    new_files = {entry["path"] for entry in target.manifest()["files"]}
+    assert old_files.isdisjoint(new_files)
+    fs = backend.fs()
+    on_storage = {
+        path.rsplit("/", 2)[-2] + "/" + path.rsplit("/", 1)[-1]
+        for path in fs.find(fs._strip_protocol(backend.url("sales")))
+        if path.endswith(".parquet")
+    }
+    assert on_storage == new_files
