@@ -16,8 +16,16 @@ def describe(task: luigi.Task) -> str:
         if not parameter.significant or parameter.visibility != ParameterVisibility.PUBLIC:
             continue
         value = getattr(task, name)
-        default = getattr(parameter, "_default", None)
-        if default is not luigi.parameter._no_value and value == default:
+        default = getattr(parameter, "_default", luigi.parameter._no_value)
+        if default is not luigi.parameter._no_value and value == _normalized(parameter, default):
             continue
         shown.append(f"{name}={parameter.serialize(value)}")
     return f"{task.get_task_family()}({', '.join(shown)})"
+
+
+def _normalized(parameter: luigi.Parameter, default: object) -> object:
+    # Values are normalized (lists to tuples, dicts frozen) when a task is created; defaults are not.
+    try:
+        return parameter.normalize(default)
+    except Exception:
+        return default

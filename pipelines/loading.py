@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 import luigi
+from luigi.parameter import ParameterVisibility
 
 from pipelines.errors import ParameterError, TaskLoadError
 
@@ -92,11 +93,23 @@ def load_task_class(spec: str) -> type[luigi.Task]:
     return task_class
 
 
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _shown(parameter: luigi.Parameter, raw: str) -> str:
+    """``raw`` for messages, unless luigi marks the parameter hidden or private."""
+    return repr(raw) if parameter.visibility == ParameterVisibility.PUBLIC else "the value given"
+
+
 def parse_task_parameters(task_class: type[luigi.Task], words: list[str]) -> dict[str, Any]:
-    """Parse ``--name value``, ``--name=value``, ``--flag`` and ``--no-flag`` for ``task_class``."""
+    """Parse ``--name value``, ``--name=value``, ``--flag`` and ``--no-flag`` for ``task_class``.
+
+    A value that starts with ``--`` must be written ``--name=VALUE``.
+    """
     family = task_class.get_task_family()
     declared = dict(task_class.get_params())
-    options = sorted("--" + name.replace("_", "-") for name in declared)
+    options = sorted(_option(name) for name in declared)
     values: dict[str, Any] = {}
     position = 0
     while position < len(words):
@@ -106,35 +119,42 @@ def parse_task_parameters(task_class: type[luigi.Task], words: list[str]) -> dic
             raise ParameterError(f"unexpected argument {word!r}; task parameters are given as --name value")
         name, has_inline_value, inline_value = word[2:].partition("=")
         key = name.replace("-", "_")
-        negated = False
-        if (
-            key not in declared
-            and key.startswith("no_")
-            and isinstance(declared.get(key[3:]), luigi.BoolParameter)
-        ):
-            key, negated = key[3:], True
+        if key not in declared and isinstance(declared.get(key.removeprefix("no_")), luigi.BoolParameter):
+            if has_inline_value:
+                raise ParameterError(f"--{name} of {family} takes no value; write {_option(key[3:])}=VALUE")
+            values[key[3:]] = False
+            continue
         parameter = declared.get(key)
         if parameter is None:
-            listing = ", ".join(options) or "none"
             hint = _did_you_mean("--" + name, options)
+            listing = ", ".join(options) or "none"
             raise ParameterError(f"{family} has no parameter --{name} (its parameters: {listing}){hint}")
-        if isinstance(parameter, luigi.BoolParameter) and not has_inline_value:
-            values[key] = not negated
+        is_flag = (
+            isinstance(parameter, luigi.BoolParameter)
+            and parameter.parsing != luigi.BoolParameter.EXPLICIT_PARSING
+        )
+        if is_flag and not has_inline_value:
+            values[key] = True
             continue
         if has_inline_value:
             raw = inline_value
-        elif position < len(words):
+        elif position < len(words) and not words[position].startswith("--"):
             raw = words[position]
             position += 1
         else:
-            raise ParameterError(f"--{name} of {family} needs a value")
+            raise ParameterError(
+                f"--{name} of {family} needs a value (write --{name}=VALUE if the value starts with '-')"
+            )
         try:
             values[key] = parameter.parse(raw)
         except Exception as exc:
             kind = type(parameter).__name__.removesuffix("Parameter").lower() or "value"
-            raise ParameterError(f"--{name} of {family}: cannot read {raw!r} as a {kind}: {exc}") from None
+            detail = f": {exc}" if parameter.visibility == ParameterVisibility.PUBLIC else ""
+            raise ParameterError(
+                f"--{name} of {family}: cannot read {_shown(parameter, raw)} as a {kind}{detail}"
+            ) from None
     missing = [
-        "--" + name.replace("_", "-")
+        _option(name)
         for name, parameter in declared.items()
         if name not in values and not parameter.has_task_value(family, name)
     ]

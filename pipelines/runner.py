@@ -21,6 +21,7 @@ import luigi.worker
 from luigi.task import flatten
 
 from pipelines.describe import describe
+from targets.errors import DashPipelineError
 
 LUIGI_LOGGERS = ("luigi", "luigi-interface", "luigi.scheduler", "luigi.server")
 
@@ -33,7 +34,6 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     MISSING_INPUT = 3
     INVALID_PIPELINE = 4
-    SCHEDULER_ERROR = 5
 
 
 class Outcome(str, enum.Enum):
@@ -81,18 +81,32 @@ _EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<message>.*))?$
 _PROJECT_ERROR_MODULES = ("targets.errors.", "pipelines.errors.")
 
 
+def _exception_lines(traceback_text: str) -> list[str]:
+    """The lines after the last stack frame: the exception's type and its (possibly multi-line) message."""
+    lines = traceback_text.rstrip().splitlines()
+    frames = [index for index, line in enumerate(lines) if line.startswith('  File "')]
+    if not frames:
+        return [line for line in lines if line.strip()]
+    start = frames[-1] + 1
+    while start < len(lines) and lines[start].startswith("    "):  # the frame's source line and ^^^ marks
+        start += 1
+    return [line for line in lines[start:] if line.strip()]
+
+
 def error_line(traceback_text: str) -> str:
     """The exception at the end of a formatted traceback, as one readable line."""
-    lines = [line for line in traceback_text.strip().splitlines() if line.strip()]
-    for index in range(len(lines) - 1, -1, -1):
-        match = _EXCEPTION_LINE.match(lines[index])
-        if match and not lines[index].startswith(" "):
-            kind, message = match.group("type"), match.group("message") or ""
-            message = " ".join([message, *(line.strip() for line in lines[index + 1 :])]).strip()
-            if kind.startswith(_PROJECT_ERROR_MODULES):
-                return message
-            return f"{kind.rsplit('.', 1)[-1]}: {message}" if message else kind.rsplit(".", 1)[-1]
-    return lines[-1].strip() if lines else "unknown error"
+    lines = _exception_lines(traceback_text)
+    if not lines:
+        return "unknown error"
+    rest = [line.strip() for line in lines[1:]]
+    match = _EXCEPTION_LINE.match(lines[0])
+    if not match:
+        return " ".join([lines[0].strip(), *rest])
+    kind, message = match.group("type"), " ".join([match.group("message") or "", *rest]).strip()
+    if kind.startswith(_PROJECT_ERROR_MODULES):
+        return message
+    short = kind.rsplit(".", 1)[-1]
+    return f"{short}: {message}" if message else short
 
 
 class RecordingWorker(luigi.worker.Worker):
@@ -196,7 +210,10 @@ _EXIT_CODES = {
 
 
 def _missing_inputs(task: luigi.Task) -> str:
-    missing = [str(target) for target in flatten(task.output()) if not target.exists()]
+    try:
+        missing = [str(target) for target in flatten(task.output()) if not target.exists()]
+    except DashPipelineError as exc:
+        return str(exc)
     return "not found: " + ", ".join(missing) if missing else "not complete"
 
 

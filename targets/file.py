@@ -98,6 +98,8 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
 
         Unlike luigi's version this replaces an existing output (a forced
         rebuild must be able to), and removes the temporary after a failure.
+        A file appears at once on every backend; a directory written there
+        appears at once on local disk, object by object on object stores.
         """
         if self.location.is_local:
             # A plain path, since local tools rarely understand file:// URLs.
@@ -107,8 +109,8 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
             temporary = temporary_name(self.path)
         try:
             yield temporary
+            self._fs.move(temporary, self.path)
         except BaseException:
             if self._fs.exists(temporary):
                 self._fs.remove(temporary)
             raise
-        self._fs.move(temporary, self.path)
