@@ -71,7 +71,9 @@ def run(ctx: click.Context, task_spec: str, workers: int, verbose: int) -> None:
 
     MODULE is a dotted module name importable from the current directory, or a
     path to a .py file. Task parameters follow as --name value (dashes or
-    underscores), --flag / --no-flag for booleans.
+    underscores), --flag / --no-flag for booleans. Write --name=VALUE when a
+    value starts with '-'. Parameters after a lone -- are all the task's, even
+    one named like an option of dashpipe (--workers, --verbose, --help).
 
     \b
     Example:

@@ -180,3 +180,17 @@ def test_private_parameters_never_appear_in_output(tmp_path: Path) -> None:
     result = run_cli("run", "secretive.py:Fetch", "--day", "mon", "--api-token", token, cwd=tmp_path)
     assert_one_clear_line(result, ExitCode.TASK_FAILED, "Fetch(day=mon)", "upstream API said no")
     assert token not in result.output
+
+
+def test_parameters_after_double_dash_belong_to_the_task(tmp_path: Path) -> None:
+    (tmp_path / "clash.py").write_text(
+        "import luigi\n\n"
+        "class Clash(luigi.Task):\n"
+        "    workers = luigi.IntParameter()\n"
+        "    label = luigi.Parameter()\n"
+        "    def output(self):\n        return luigi.LocalTarget(f'out-{self.workers}{self.label}.txt')\n"
+        "    def run(self):\n        self.output().open('w').close()\n"
+    )
+    result = run_cli("run", "clash.py:Clash", "-j", "1", "--", "--workers", "3", "--label=-v", cwd=tmp_path)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert (tmp_path / "out-3-v.txt").exists()
