@@ -1,7 +1,8 @@
 """The engine of dash-pipeline: tasks, loading, running, and the ``dashpipe`` CLI."""
 
 from pipelines.errors import ParameterError, PipelineError, TaskLoadError
-from pipelines.runner import ExitCode, Outcome, RunReport, TaskReport, run_tasks
+from pipelines.outcome import ExitCode, Outcome, RunReport, TaskReport
+from pipelines.runner import run_tasks
 from pipelines.task import External, Task
 
 __all__ = [

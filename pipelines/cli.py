@@ -12,8 +12,9 @@ import click
 
 from pipelines.errors import PipelineError
 from pipelines.loading import build_task
+from pipelines.outcome import ExitCode
 from pipelines.report import print_progress, print_report
-from pipelines.runner import ExitCode, configure_logging, run_tasks
+from pipelines.runner import configure_logging, run_tasks
 from targets.errors import DashPipelineError
 
 F = TypeVar("F", bound=Callable[..., Any])

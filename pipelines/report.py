@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines.runner import Outcome, RunReport, TaskReport
+from pipelines.outcome import Outcome, RunReport, TaskReport
 
 _STYLE = {
     Outcome.RAN: ("ran", "green"),

@@ -7,7 +7,7 @@ import traceback
 import luigi
 
 from pipelines.describe import describe
-from pipelines.runner import error_line
+from pipelines.error_text import error_line
 from targets import StorageError
 
 

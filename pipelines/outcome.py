@@ -1,0 +1,63 @@
+"""What happened to each task of a run, and the exit code it adds up to."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import luigi
+
+from pipelines.describe import describe
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes of ``dashpipe``; documented in the README."""
+
+    OK = 0
+    TASK_FAILED = 1
+    USAGE = 2
+    MISSING_INPUT = 3
+    INVALID_PIPELINE = 4
+
+
+class Outcome(str, enum.Enum):
+    RAN = "ran"
+    UP_TO_DATE = "up to date"
+    FAILED = "failed"
+    ERROR = "error"  # complete() or requires() raised: the task could not even be scheduled
+    MISSING_INPUT = "missing input"
+    NOT_RUN = "not run"  # blocked by a failure or missing input upstream
+
+    @property
+    def is_problem(self) -> bool:
+        return self not in (Outcome.RAN, Outcome.UP_TO_DATE)
+
+
+@dataclass
+class TaskReport:
+    task: luigi.Task
+    outcome: Outcome
+    error: str | None = None
+    seconds: float | None = None
+
+    @property
+    def name(self) -> str:
+        return describe(self.task)
+
+
+@dataclass
+class RunReport:
+    tasks: list[TaskReport]
+    exit_code: ExitCode
+    details: dict[str, str] = field(default_factory=dict)  # task_id -> full traceback
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for report in self.tasks if report.outcome is outcome)
+
+    @property
+    def ran_nothing(self) -> bool:
+        return all(report.outcome is Outcome.UP_TO_DATE for report in self.tasks)
+
+
+ProgressCallback = Callable[[TaskReport], None]
