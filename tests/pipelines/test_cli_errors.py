@@ -8,10 +8,15 @@ from pathlib import Path
 import pytest
 
 from pipelines import ExitCode
-from tests.helpers import REPO, run_cli
+from tests.helpers import REPO, CliResult, run_cli
 from tests.servers import Server, free_port
 
 EXAMPLE = str(REPO / "examples" / "sales" / "pipeline.py")
+
+
+def run_example(*extra: str, date: str = "2026-11-24", **kwargs) -> CliResult:
+    """``dashpipe run`` on the example's final task for ``date``."""
+    return run_cli("run", f"{EXAMPLE}:SalesReport", "--date", date, *extra, **kwargs)
 
 
 def assert_one_clear_line(result, exit_code: int, *fragments: str) -> None:
@@ -73,7 +78,7 @@ def test_usage_errors_use_exit_code_2(tmp_path: Path) -> None:
     ],
 )
 def test_bad_output_urls(root: str, fragments: list[str], tmp_path: Path) -> None:
-    result = run_cli("run", f"{EXAMPLE}:SalesReport", "--date", "2026-11-24", "--root", root, cwd=tmp_path)
+    result = run_example("--root", root, cwd=tmp_path)
     assert_one_clear_line(result, ExitCode.TASK_FAILED, "ERROR", "SalesReport(", *fragments)
 
 
@@ -82,16 +87,7 @@ def test_unreachable_endpoint(tmp_path: Path) -> None:
         f"[s3]\nendpoint_url = http://127.0.0.1:{free_port()}\n"
         'config_kwargs = {"retries": {"max_attempts": 1}}\n'
     )
-    result = run_cli(
-        "run",
-        f"{EXAMPLE}:SalesReport",
-        "--date",
-        "2026-11-24",
-        "--root",
-        "s3://bucket/sales",
-        cwd=tmp_path,
-        config=config,
-    )
+    result = run_example("--root", "s3://bucket/sales", cwd=tmp_path, config=config)
     assert_one_clear_line(
         result,
         ExitCode.TASK_FAILED,
@@ -107,26 +103,15 @@ def test_missing_credentials(s3_server: Server, tmp_path: Path) -> None:
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
     }
-    result = run_cli(
-        "run",
-        f"{EXAMPLE}:SalesReport",
-        "--date",
-        "2026-11-24",
-        "--root",
-        "s3://bucket/sales",
-        cwd=tmp_path,
-        config=f"[s3]\nendpoint_url = {s3_server.url}\n",
-        env=env,
-    )
+    config = f"[s3]\nendpoint_url = {s3_server.url}\n"
+    result = run_example("--root", "s3://bucket/sales", cwd=tmp_path, config=config, env=env)
     assert_one_clear_line(
         result, ExitCode.TASK_FAILED, "s3://bucket/sales/reports/2026-11-24.md", "no credentials found"
     )
 
 
 def test_missing_external_input(tmp_path: Path) -> None:
-    result = run_cli(
-        "run", f"{EXAMPLE}:SalesReport", "--date", "2026-01-01", "--root", str(tmp_path / "out"), cwd=tmp_path
-    )
+    result = run_example("--root", str(tmp_path / "out"), date="2026-01-01", cwd=tmp_path)
     assert_one_clear_line(result, ExitCode.MISSING_INPUT, "MISSING", "2026-01-01.csv", "not run")
     assert not (tmp_path / "out").exists()
 
