@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import luigi
+from luigi.parameter import ParameterVisibility
 from luigi.task import flatten
 
 from targets import BaseTarget, target_for_url
@@ -43,6 +44,12 @@ class External(luigi.ExternalTask):
     type: str | None = luigi.OptionalParameter(
         default=None, description="target type; default: by URL scheme"
     )
+    # Storage options may carry credentials: they never name the task nor show anywhere.
+    options: dict = luigi.DictParameter(default={}, significant=False, visibility=ParameterVisibility.PRIVATE)
 
     def output(self) -> BaseTarget:
-        return target_for_url(self.url, type=self.type)
+        return target_for_url(self.url, type=self.type, **self.resolved_options())
+
+    def resolved_options(self) -> dict[str, Any]:
+        """The storage options for the target; subclasses may resolve references in them."""
+        return dict(self.options)

@@ -6,6 +6,7 @@ Run it (from the repository root):
 
 Outputs go under ``--root`` (default ``build/sales``); point it at
 ``s3://bucket/sales`` or ``gs://bucket/sales`` and nothing else changes.
+The same pipeline declared in YAML: ``examples/sales/pipeline.yaml``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from pathlib import Path
 
 import luigi
 import luigi.format
-import pyarrow.compute as pc
-import pyarrow.csv
 
+from examples.sales import transforms
 from pipelines import External, Task
 from targets import FileTarget, ParquetTarget
 
@@ -41,21 +41,9 @@ class CleanSales(SalesStep):
         return ParquetTarget(f"{self.root}/clean/{self.date:%Y-%m-%d}.parquet")
 
     def run(self):
-        raw = FileTarget(self.input().path, format=luigi.format.Nop)
-        with raw.open("r") as handle:
-            orders = pyarrow.csv.read_csv(handle)
-        orders = orders.set_column(
-            orders.schema.get_field_index("store"),
-            "store",
-            pc.utf8_lower(pc.utf8_trim_whitespace(orders["store"])),
-        )
-        orders = orders.filter(pc.and_(pc.is_valid(orders["quantity"]), pc.greater(orders["quantity"], 0)))
-        # Exports repeat an order when a till retries; keep each order's first row.
-        first_rows = pc.index_in(pc.unique(orders["order_id"]), value_set=orders["order_id"])
-        orders = orders.take(first_rows)
-        self.output().write(
-            orders.append_column("revenue", pc.multiply(orders["quantity"], orders["unit_price"]))
-        )
+        with FileTarget(self.input().path, format=luigi.format.Nop).open("r") as handle:
+            orders = transforms.read_orders_csv(handle)
+        self.output().write(transforms.clean_orders(orders))
 
 
 class DailyTotals(SalesStep):
@@ -68,10 +56,7 @@ class DailyTotals(SalesStep):
         return ParquetTarget(f"{self.root}/daily/{self.date:%Y-%m-%d}.parquet")
 
     def run(self):
-        orders = self.input().read()
-        totals = orders.group_by("store").aggregate([("revenue", "sum"), ("quantity", "sum")])
-        totals = totals.rename_columns(["store", "revenue", "units"]).sort_by("store")
-        self.output().write(totals)
+        self.output().write(transforms.daily_totals(self.input().read()))
 
 
 class SalesReport(SalesStep):
@@ -84,14 +69,5 @@ class SalesReport(SalesStep):
         return FileTarget(f"{self.root}/reports/{self.date:%Y-%m-%d}.md")
 
     def run(self):
-        totals = self.input().read().to_pylist()
-        lines = [
-            f"# Sales {self.date:%Y-%m-%d}",
-            "",
-            "| store | units | revenue |",
-            "|---|---:|---:|",
-            *(f"| {row['store']} | {row['units']} | {row['revenue']:.2f} |" for row in totals),
-            f"| **total** | {sum(r['units'] for r in totals)} | {sum(r['revenue'] for r in totals):.2f} |",
-        ]
         with self.output().open("w") as handle:
-            handle.write("\n".join(lines) + "\n")
+            handle.write(transforms.report_markdown(self.date, self.input().read()))

@@ -1,0 +1,1 @@
+"""Pipelines declared in YAML: loading with positions, validation, compilation to luigi tasks."""

@@ -1,0 +1,166 @@
+"""Turn a validated :class:`PipelineSpec` into luigi Task classes, one per step."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import luigi
+
+from pipelines.errors import PipelineError
+from pipelines.loading import load_task_class
+from pipelines.task import External, Task
+from pipelines.yaml.execute import call_function, run_command
+from pipelines.yaml.params import luigi_parameter
+from pipelines.yaml.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
+from pipelines.yaml.templates import render, resolve_env
+from pipelines.yaml.validate import did_you_mean, load_pipeline_spec
+from targets import BaseTarget, target_for_url
+
+logger = logging.getLogger("dashpipe.yaml")
+
+
+class ExternalInput(External):
+    """An external input of a YAML step; ``${env:NAME}`` in its options is resolved when used."""
+
+    def resolved_options(self) -> dict[str, Any]:
+        return resolve_env(dict(self.options), f"input {self.url}")
+
+
+class YamlStep(Task):
+    """A step of a YAML pipeline. ``compile_pipeline`` makes one subclass per step."""
+
+    step_spec: ClassVar[StepSpec]
+    compiled: ClassVar[CompiledPipeline]
+    version: ClassVar[str | None] = None
+
+    @property
+    def param_values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.compiled.spec.params}
+
+    @property
+    def where(self) -> str:
+        return f"{self.compiled.spec.path}: steps.{self.step_spec.name}"
+
+    def requires(self) -> dict[str, luigi.Task]:
+        return {name: self._upstream(spec) for name, spec in self.step_spec.inputs.items()}
+
+    def _upstream(self, spec: InputSpec) -> luigi.Task:
+        values = self.param_values
+        if spec.kind == "step":
+            return self.clone(self.compiled.step_classes[spec.step])
+        if spec.kind == "task":
+            task_class = load_task_class(spec.task)
+            arguments = {
+                key: render(value, values) if isinstance(value, str) else value
+                for key, value in spec.task_params.items()
+            }
+            shared = {
+                name: value
+                for name, value in values.items()
+                if name in dict(task_class.get_params()) and name not in arguments
+            }
+            return task_class(**shared, **arguments)
+        return ExternalInput(url=render(spec.url, values), type=spec.type, options=spec.options)
+
+    def output(self) -> dict[str, BaseTarget]:
+        return {name: self._target(spec) for name, spec in self.step_spec.outputs.items()}
+
+    def _target(self, spec: OutputSpec) -> BaseTarget:
+        options = resolve_env(spec.options, f"{self.where}.outputs.{spec.name}.options")
+        return target_for_url(render(spec.url, self.param_values), type=spec.type, **options)
+
+    def input_targets_by_name(self) -> dict[str, Any]:
+        """Each named input's target (the step output or Python task output it refers to)."""
+        resolved = {}
+        upstream = self.requires()
+        for name, spec in self.step_spec.inputs.items():
+            produced = upstream[name].output()
+            if spec.output is not None:
+                if not isinstance(produced, dict) or spec.output not in produced:
+                    names = list(produced) if isinstance(produced, dict) else []
+                    raise PipelineError(
+                        f"{self.where}.inputs.{name}: no output {spec.output!r} upstream"
+                        + did_you_mean(spec.output, names)
+                    )
+                produced = produced[spec.output]
+            elif isinstance(produced, dict | list | tuple) and spec.kind == "task":
+                raise PipelineError(
+                    f"{self.where}.inputs.{name}: {spec.task} has several outputs; say which with 'output'"
+                )
+            resolved[name] = produced
+        return resolved
+
+    def run(self) -> None:
+        attempts = self.step_spec.retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                self._execute()
+                return
+            except Exception as exc:
+                if attempt == attempts:
+                    raise
+                logger.warning(
+                    "%s: attempt %d of %d failed (%s); retrying in %ss",
+                    self.where,
+                    attempt,
+                    attempts,
+                    exc,
+                    self.step_spec.retry_delay,
+                )
+                time.sleep(self.step_spec.retry_delay)
+
+    def _execute(self) -> None:
+        inputs, outputs = self.input_targets_by_name(), self.output()
+        if self.step_spec.run is not None:
+            call_function(self.step_spec, inputs, outputs, self.param_values)
+        else:
+            run_command(self.step_spec, inputs, outputs, self.param_values, self.where)
+
+
+class CompiledPipeline:
+    """A YAML pipeline as luigi Task classes, ready to instantiate for given parameter values."""
+
+    def __init__(self, spec: PipelineSpec) -> None:
+        self.spec = spec
+        self.step_classes: dict[str, type[YamlStep]] = {
+            name: self._step_class(step) for name, step in spec.steps.items()
+        }
+
+    def parameters(self) -> dict[str, luigi.Parameter]:
+        """The pipeline's parameters as luigi Parameters (date defaults resolved today)."""
+        return {name: luigi_parameter(param) for name, param in self.spec.params.items()}
+
+    def _step_class(self, step: StepSpec) -> type[YamlStep]:
+        attributes: dict[str, Any] = dict(self.parameters())
+        attributes.update(
+            step_spec=step,
+            compiled=self,
+            task_namespace=self.spec.name,
+            version=step.version,
+            priority=step.priority,
+            resources=dict(step.resources),
+            __module__=__name__,
+            __doc__=step.description or f"Step {step.name} of pipeline {self.spec.name}.",
+        )
+        return type(step.name, (YamlStep,), attributes)
+
+    def task(self, step: str, **values: Any) -> YamlStep:
+        """The task for ``step`` with the given parameter values (defaults for the rest)."""
+        if step not in self.step_classes:
+            raise PipelineError(
+                f"pipeline {self.spec.name!r} has no step {step!r} (steps: "
+                f"{', '.join(self.step_classes)}){did_you_mean(step, self.step_classes)}"
+            )
+        return self.step_classes[step](**values)
+
+    def goals(self, steps: list[str], values: dict[str, Any]) -> list[YamlStep]:
+        """Tasks for the named steps, or for every final step when none is named."""
+        return [self.task(step, **values) for step in (steps or self.spec.final_steps())]
+
+
+def load_pipeline(path: str | Path) -> CompiledPipeline:
+    """Validate and compile the YAML pipeline at ``path``."""
+    return CompiledPipeline(load_pipeline_spec(path))

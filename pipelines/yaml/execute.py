@@ -1,0 +1,135 @@
+"""Run one YAML step: call its Python function, or run its shell command with atomic outputs."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import shlex
+import shutil
+import string
+import subprocess
+import tempfile
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import PipelineError
+from pipelines.yaml.spec import StepSpec
+from pipelines.yaml.templates import resolve_env
+from targets import FileTarget
+from targets.atomic import open_atomic, temporary_name
+
+OUTPUT_TAIL_LINES = 15
+
+
+class StepFailed(PipelineError):
+    """A step's function or command failed; the message says how."""
+
+
+def call_function(
+    step: StepSpec, inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> None:
+    """Call ``module:function`` with the keyword arguments it accepts of inputs, outputs and params."""
+    assert step.run is not None
+    module_name, _, function_name = step.run.partition(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    offered = {"inputs": dict(inputs), "outputs": dict(outputs), "params": dict(params)}
+    accepted = inspect.signature(function).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        function(**offered)
+    else:
+        function(**{name: value for name, value in offered.items() if name in accepted})
+
+
+class _ShellFormatter(string.Formatter):
+    """Formats placeholders and shell-quotes every substituted value."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        return shlex.quote(format(value, format_spec))
+
+
+def _local_file(name: str, target: Any, scratch: Path) -> str:
+    if not isinstance(target, FileTarget):
+        raise StepFailed(f"inputs.{name} is a {type(target).__name__}; a shell command can only read files")
+    if target.location.is_local:
+        return target.location.path
+    local = scratch / "inputs" / name / Path(target.location.path).name
+    local.parent.mkdir(parents=True, exist_ok=True)
+    target.location.fs.get(target.location.path, str(local), recursive=True)
+    return str(local)
+
+
+def _staging_file(name: str, target: Any, scratch: Path) -> str:
+    if not isinstance(target, FileTarget):
+        raise StepFailed(f"outputs.{name} is a {type(target).__name__}; a shell command can only write files")
+    if target.location.is_local:
+        # Beside the output, so that publishing it is one atomic rename.
+        os.makedirs(os.path.dirname(target.location.path) or ".", exist_ok=True)
+        return temporary_name(target.location.path)
+    return str(scratch / "outputs" / name)
+
+
+def _publish(staged: str, target: FileTarget) -> None:
+    if target.location.is_local:
+        target.fs.move(staged, target.location.path)
+        return
+    with open(staged, "rb") as source, open_atomic(target.location) as destination:
+        shutil.copyfileobj(source, destination)
+
+
+def run_command(
+    step: StepSpec,
+    inputs: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    params: Mapping[str, Any],
+    where: str,
+) -> None:
+    """Run the step's shell command; its outputs appear only if it exits 0 having written them all."""
+    assert step.shell is not None
+    with tempfile.TemporaryDirectory(prefix="dashpipe-shell-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        (scratch / "outputs").mkdir()
+        input_paths = {name: _local_file(name, target, scratch) for name, target in inputs.items()}
+        staged = {name: _staging_file(name, target, scratch) for name, target in outputs.items()}
+        try:
+            command = _ShellFormatter().vformat(
+                step.shell,
+                (),
+                {
+                    **params,
+                    "inputs": types.SimpleNamespace(**input_paths),
+                    "outputs": types.SimpleNamespace(**staged),
+                },
+            )
+            environment = {**os.environ, **resolve_env(step.env, f"{where}.env")}
+            shell = [shutil.which("bash") or "/bin/sh", "-c", command]
+            if shell[0].endswith("bash"):
+                shell[1:1] = ["-e", "-o", "pipefail"]
+            log_path = scratch / "command.log"
+            with log_path.open("wb") as log:
+                completed = subprocess.run(
+                    shell,
+                    env=environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    check=False,
+                )
+            if completed.returncode != 0:
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-OUTPUT_TAIL_LINES:]
+                detail = (": " + " | ".join(line.strip() for line in tail)) if tail else ""
+                raise StepFailed(f"{where}: command exited with {completed.returncode}{detail}")
+            missing = [name for name, path in staged.items() if not os.path.exists(path)]
+            if missing:
+                raise StepFailed(
+                    f"{where}: command exited 0 but did not write "
+                    + ", ".join(f"{{outputs.{name}}}" for name in missing)
+                )
+            for name, path in staged.items():
+                _publish(path, outputs[name])
+        finally:
+            for path in staged.values():
+                if os.path.exists(path) and os.path.isfile(path):
+                    os.remove(path)

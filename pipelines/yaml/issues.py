@@ -1,0 +1,48 @@
+"""Validation problems, each pinned to a file, line and key path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.errors import PipelineError
+from pipelines.yaml.source import KeyPath, Position
+
+
+def dotted(key_path: KeyPath) -> str:
+    """``('steps', 'clean', 'inputs', 0)`` → ``steps.clean.inputs[0]``."""
+    text = ""
+    for part in key_path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+@dataclass(frozen=True)
+class Issue:
+    file: Path
+    position: Position
+    key_path: KeyPath
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.position.line}:{self.position.column}"
+        return f"{where}: {dotted(self.key_path)}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": str(self.file),
+            "line": self.position.line,
+            "column": self.position.column,
+            "key": dotted(self.key_path),
+            "message": self.message,
+        }
+
+
+class PipelineInvalid(PipelineError):
+    """A YAML pipeline failed validation; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = sorted(issues, key=lambda issue: (issue.position.line, issue.position.column))
+        count = len(self.issues)
+        head = f"{count} problem{'s' if count != 1 else ''} in {self.issues[0].file}" if count else "invalid"
+        super().__init__("\n".join([head, *(f"  {issue}" for issue in self.issues)]))

@@ -1,0 +1,81 @@
+"""The parsed form of a YAML pipeline, after validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PARAM_TYPES = ("string", "int", "float", "bool", "date", "list")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    type: str
+    default: Any = None
+    has_default: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    name: str
+    url: str  # a template: {param} placeholders
+    type: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One of three kinds: an external ``url``, another step's output, or a Python task."""
+
+    name: str
+    url: str | None = None
+    type: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    step: str | None = None
+    output: str | None = None
+    task: str | None = None
+    task_params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        if self.step is not None:
+            return "step"
+        if self.task is not None:
+            return "task"
+        return "url"
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    run: str | None = None
+    shell: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, InputSpec] = field(default_factory=dict)
+    outputs: dict[str, OutputSpec] = field(default_factory=dict)
+    version: str | None = None
+    priority: int = 0
+    resources: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+    retry_delay: float = 5.0
+    description: str = ""
+
+    def upstream_steps(self) -> list[str]:
+        return [spec.step for spec in self.inputs.values() if spec.step is not None]
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    name: str
+    path: Path
+    params: dict[str, ParamSpec]
+    steps: dict[str, StepSpec]
+    description: str = ""
+
+    def final_steps(self) -> list[str]:
+        """Steps whose outputs no other step reads: the default goals of a run."""
+        consumed = {upstream for step in self.steps.values() for upstream in step.upstream_steps()}
+        return [name for name in self.steps if name not in consumed]

@@ -1,0 +1,512 @@
+"""Validate a YAML pipeline and build its :class:`PipelineSpec`, reporting every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+import targets
+from pipelines.errors import PipelineError, TaskLoadError
+from pipelines.loading import load_task_class
+from pipelines.yaml import source
+from pipelines.yaml.issues import Issue, PipelineInvalid
+from pipelines.yaml.params import default_problem
+from pipelines.yaml.spec import InputSpec, OutputSpec, ParamSpec, PipelineSpec, StepSpec
+from pipelines.yaml.templates import ENV_REFERENCE, env_names, placeholders
+from targets import FileTarget, TargetError
+
+SCHEMA_PATH = Path(__file__).with_name("pipeline.schema.json")
+SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+_REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
+CALLABLE_ARGUMENTS = ("inputs", "outputs", "params")
+_NAME_RULES = {
+    "pipeline": "a pipeline name starts with a letter and uses letters, digits, _ and -",
+    "run": "expected module:function, e.g. my_package.steps:clean",
+}
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _kind(value: Any) -> str:
+    names = {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+    }
+    return (
+        f"{names.get(type(value), type(value).__name__)} {json.dumps(value)[:40]}"
+        if value is not None
+        else "nothing"
+    )
+
+
+def _expected(types: str | list[str]) -> str:
+    words = {
+        "object": "a mapping",
+        "array": "a list",
+        "string": "text",
+        "integer": "an integer",
+        "number": "a number",
+        "boolean": "true/false",
+    }
+    types = [types] if isinstance(types, str) else types
+    return " or ".join(words.get(name, name) for name in types)
+
+
+def load_pipeline_spec(path: str | Path) -> PipelineSpec:
+    """Read, validate and return the pipeline in ``path``; :class:`PipelineInvalid` lists all problems."""
+    path = Path(path)
+    try:
+        document = source.load(path)
+    except FileNotFoundError:
+        raise PipelineError(f"no such pipeline file: {path}") from None
+    except IsADirectoryError:
+        raise PipelineError(f"{path} is a directory, not a pipeline file") from None
+    except source.YamlSyntaxError as exc:
+        raise PipelineInvalid([Issue(path, exc.position, (), exc.message)]) from None
+    checker = _Checker(document)
+    spec = checker.check()
+    if checker.issues:
+        raise PipelineInvalid(checker.issues)
+    assert spec is not None
+    return spec
+
+
+class _Checker:
+    def __init__(self, document: source.Document) -> None:
+        self.document = document
+        self.path = document.path
+        self.issues: list[Issue] = []
+
+    def add(self, key_path: tuple, message: str, *, key: bool = False) -> None:
+        self.issues.append(Issue(self.path, self.document.where(key_path, key=key), key_path, message))
+
+    # -- structure, from the JSON Schema -------------------------------------------------
+
+    def check(self) -> PipelineSpec | None:
+        data = self.document.data
+        if not isinstance(data, dict):
+            self.add(
+                (),
+                "expected a mapping with the keys 'pipeline' and 'steps'"
+                + ("" if data is None else f", got {_kind(data)}"),
+            )
+            return None
+        for key_path, position in self.document.duplicates:
+            first = self.document.key_positions.get(key_path)
+            self.issues.append(
+                Issue(
+                    self.path,
+                    position,
+                    key_path,
+                    f"duplicate key {key_path[-1]!r}" + (f" (first at line {first.line})" if first else ""),
+                )
+            )
+        for error in _VALIDATOR.iter_errors(data):
+            self._schema_issue(error)
+        return self._semantics(data)
+
+    def _schema_issue(self, error: jsonschema.ValidationError) -> None:
+        path = tuple(error.absolute_path)
+        validator, value = error.validator, error.validator_value
+        if validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = list(error.schema.get("properties", {}))
+            for key in error.instance:
+                if key not in allowed:
+                    self.add((*path, key), f"unknown key {key!r}{did_you_mean(key, allowed)}", key=True)
+        elif validator == "required":
+            for key in value:
+                if isinstance(error.instance, dict) and key not in error.instance:
+                    self.add(path, f"missing required key {key!r}")
+        elif validator == "type":
+            self.add(path, f"expected {_expected(value)}, got {_kind(error.instance)}")
+        elif validator == "enum":
+            self.add(
+                path,
+                f"must be one of {', '.join(map(str, value))}; got {error.instance!r}"
+                + did_you_mean(error.instance, value),
+            )
+        elif validator == "propertyNames":
+            self.add(
+                (*path, error.instance),
+                f"invalid name {error.instance!r}: use letters, digits and _, not starting with a digit",
+                key=True,
+            )
+        elif validator == "pattern":
+            rule = _NAME_RULES.get(str(path[-1]) if path else "", "does not have the expected form")
+            self.add(path, f"{error.instance!r}: {rule}")
+        elif validator == "minProperties":
+            what = {
+                "steps": "a pipeline needs at least one step",
+                "outputs": "a step needs at least one output",
+            }
+            self.add(path, what.get(str(path[-1]) if path else "", error.message))
+        elif validator == "minimum":
+            self.add(path, f"must be at least {value}, got {error.instance}")
+        elif validator == "minLength":
+            self.add(path, "must not be empty")
+        else:
+            self.add(path, error.message)
+
+    # -- meaning: references, templates, imports, cycles ---------------------------------
+
+    def _semantics(self, data: dict) -> PipelineSpec | None:
+        params = self._params(data.get("params"))
+        raw_steps = data.get("steps") if isinstance(data.get("steps"), dict) else {}
+        steps: dict[str, StepSpec] = {}
+        for name, raw in raw_steps.items():
+            if isinstance(raw, dict):
+                steps[name] = self._step(name, raw, params, raw_steps)
+        self._check_references(steps)
+        self._check_cycles(steps)
+        self._check_output_collisions(steps)
+        name = data.get("pipeline")
+        if self.issues or not isinstance(name, str):
+            return None
+        return PipelineSpec(
+            name=name,
+            path=self.path,
+            params=params,
+            steps=steps,
+            description=str(data.get("description", "")),
+        )
+
+    def _params(self, raw: Any) -> dict[str, ParamSpec]:
+        params: dict[str, ParamSpec] = {}
+        if not isinstance(raw, dict):
+            return params
+        for name, declaration in raw.items():
+            if not isinstance(declaration, dict) or declaration.get("type") not in (
+                "string",
+                "int",
+                "float",
+                "bool",
+                "date",
+                "list",
+            ):
+                continue  # the schema already reported it
+            spec = ParamSpec(
+                name,
+                declaration["type"],
+                declaration.get("default"),
+                "default" in declaration,
+                str(declaration.get("description", "")),
+            )
+            problem = default_problem(spec)
+            if problem:
+                self.add(("params", name, "default"), problem)
+            params[name] = spec
+        return params
+
+    def _step(self, name: str, raw: dict, params: dict[str, ParamSpec], all_steps: dict) -> StepSpec:
+        where = ("steps", name)
+        run, shell = raw.get("run"), raw.get("shell")
+        if run is None and shell is None:
+            self.add(where, "a step needs 'run' (a Python callable, module:function) or 'shell' (a command)")
+        if run is not None and shell is not None:
+            self.add((*where, "shell"), "a step has either 'run' or 'shell', not both", key=True)
+        if "env" in raw and shell is None:
+            self.add((*where, "env"), "'env' applies to shell steps only", key=True)
+        if isinstance(run, str) and ":" in run:
+            self._check_callable((*where, "run"), run)
+        outputs = {
+            output_name: self._output((*where, "outputs", output_name), output_name, value, params)
+            for output_name, value in (raw.get("outputs") or {}).items()
+            if isinstance(raw.get("outputs"), dict)
+        }
+        inputs = {
+            input_name: self._input((*where, "inputs", input_name), input_name, value, params)
+            for input_name, value in (raw.get("inputs") or {}).items()
+            if isinstance(raw.get("inputs"), dict)
+        }
+        env = raw.get("env") if isinstance(raw.get("env"), dict) else {}
+        for key, value in env.items():
+            self._check_env_values((*where, "env", key), value)
+        if isinstance(shell, str):
+            self._check_shell((*where, "shell"), shell, params, inputs, outputs)
+        version = raw.get("version")
+        return StepSpec(
+            name=name,
+            run=run if isinstance(run, str) else None,
+            shell=shell if isinstance(shell, str) else None,
+            env={str(k): str(v) for k, v in env.items()},
+            inputs={k: v for k, v in inputs.items() if v is not None},
+            outputs={k: v for k, v in outputs.items() if v is not None},
+            version=None if version is None else str(version),
+            priority=raw.get("priority", 0) if isinstance(raw.get("priority", 0), int) else 0,
+            resources=raw.get("resources") if isinstance(raw.get("resources"), dict) else {},
+            retries=raw.get("retries", 0) if isinstance(raw.get("retries", 0), int) else 0,
+            retry_delay=float(raw.get("retry_delay", 5.0))
+            if isinstance(raw.get("retry_delay", 5.0), int | float)
+            else 5.0,
+            description=str(raw.get("description", "")),
+        )
+
+    def _check_callable(self, where: tuple, reference: str) -> None:
+        module_name, _, function_name = reference.partition(":")
+        directory = str(self.path.resolve().parent)
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            self.add(where, f"cannot import {reference!r}: no module named {exc.name!r}")
+            return
+        except Exception as exc:
+            self.add(where, f"cannot import {reference!r}: {type(exc).__name__}: {exc}")
+            return
+        function = getattr(module, function_name, None)
+        if function is None:
+            functions = [
+                n for n, v in vars(module).items() if inspect.isfunction(v) and not n.startswith("_")
+            ]
+            self.add(
+                where,
+                f"module {module_name!r} has no {function_name!r}{did_you_mean(function_name, functions)}",
+            )
+            return
+        if not callable(function):
+            self.add(where, f"{reference!r} is a {type(function).__name__}, not a function")
+            return
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            return
+        for parameter in signature.parameters.values():
+            if parameter.kind is inspect.Parameter.VAR_KEYWORD or parameter.name in CALLABLE_ARGUMENTS:
+                continue
+            if (
+                parameter.default is inspect.Parameter.empty
+                and parameter.kind is not inspect.Parameter.VAR_POSITIONAL
+            ):
+                self.add(
+                    where,
+                    f"{reference!r} needs an argument {parameter.name!r}; steps are called with "
+                    f"keyword arguments {', '.join(CALLABLE_ARGUMENTS)} (those it accepts)",
+                )
+
+    def _check_template(
+        self, where: tuple, template: str, allowed: dict[str, Any], extra: Iterable[str] = ()
+    ) -> None:
+        if ENV_REFERENCE.search(template):
+            self.add(
+                where,
+                "${env:...} is allowed only in 'options' and 'env', where values are never printed; "
+                "use a parameter here",
+            )
+            return
+        try:
+            names = placeholders(template)
+        except ValueError as exc:
+            self.add(where, f"bad template {template!r}: {exc}")
+            return
+        known = [*allowed, *extra]
+        for name in names:
+            root = re.split(r"[.\[]", name, maxsplit=1)[0]
+            if name in known or root in allowed:
+                continue
+            self.add(where, f"template uses {{{name}}}, which is not a parameter{did_you_mean(name, known)}")
+
+    def _check_env_values(self, where: tuple, value: Any) -> None:
+        for name in sorted(env_names(value)):
+            if name not in os.environ:
+                self.add(where, f"environment variable {name} is not set")
+
+    def _check_type(self, where: tuple, type_name: Any) -> None:
+        if type_name is None:
+            return
+        try:
+            targets.target_class(str(type_name))
+        except TargetError:
+            known = targets.known_types()
+            self.add(
+                where,
+                f"unknown target type {type_name!r} (known: {', '.join(known)})"
+                + did_you_mean(type_name, known),
+            )
+
+    def _output(self, where: tuple, name: str, value: Any, params: dict) -> OutputSpec | None:
+        if isinstance(value, str):
+            value = {"url": value}
+        if not isinstance(value, dict) or not isinstance(value.get("url"), str):
+            return None
+        self._check_template(
+            (*where, "url") if "type" in value or "options" in value else where, value["url"], params
+        )
+        self._check_type((*where, "type"), value.get("type"))
+        options = value.get("options") if isinstance(value.get("options"), dict) else {}
+        self._check_env_values((*where, "options"), options)
+        return OutputSpec(name, value["url"], value.get("type"), options)
+
+    def _input(self, where: tuple, name: str, value: Any, params: dict) -> InputSpec | None:
+        if isinstance(value, str):
+            reference = _REFERENCE.match(value)
+            if reference and "/" not in value:
+                return InputSpec(name, step=reference.group(1), output=reference.group(2))
+            if "/" in value or "://" in value or value.startswith("."):
+                self._check_template(where, value, params)
+                return InputSpec(name, url=value)
+            self.add(where, f"{value!r} is neither STEP.OUTPUT nor a URL (write ./{value} for a local file)")
+            return None
+        if not isinstance(value, dict):
+            return None
+        kinds = [kind for kind in ("url", "from", "task") if kind in value]
+        if len(kinds) != 1:
+            self.add(
+                where,
+                "an input mapping needs exactly one of 'url', 'from' or 'task'"
+                + (f", got {', '.join(kinds)}" if kinds else ""),
+            )
+            return None
+        allowed_keys = {
+            "url": {"url", "type", "options"},
+            "from": {"from"},
+            "task": {"task", "params", "output"},
+        }
+        for key in value:
+            if key not in allowed_keys[kinds[0]]:
+                self.add((*where, key), f"{key!r} does not go with {kinds[0]!r}", key=True)
+        if kinds[0] == "url" and isinstance(value["url"], str):
+            self._check_template((*where, "url"), value["url"], params)
+            self._check_type((*where, "type"), value.get("type"))
+            options = value.get("options") if isinstance(value.get("options"), dict) else {}
+            self._check_env_values((*where, "options"), options)
+            return InputSpec(name, url=value["url"], type=value.get("type"), options=options)
+        if kinds[0] == "from" and isinstance(value["from"], str):
+            reference = _REFERENCE.match(value["from"])
+            if not reference:
+                self.add((*where, "from"), f"expected STEP.OUTPUT, got {value['from']!r}")
+                return None
+            return InputSpec(name, step=reference.group(1), output=reference.group(2))
+        if kinds[0] == "task" and isinstance(value["task"], str):
+            task_params = value.get("params") if isinstance(value.get("params"), dict) else {}
+            self._check_python_task(where, value["task"], task_params, params)
+            return InputSpec(name, task=value["task"], task_params=task_params, output=value.get("output"))
+        return None
+
+    def _check_python_task(self, where: tuple, reference: str, task_params: dict, params: dict) -> None:
+        directory = str(self.path.resolve().parent)
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+        try:
+            task_class = load_task_class(reference)
+        except TaskLoadError as exc:
+            self.add((*where, "task"), str(exc))
+            return
+        declared = dict(task_class.get_params())
+        for key, value in task_params.items():
+            if key not in declared:
+                self.add(
+                    (*where, "params", key),
+                    f"{task_class.get_task_family()} has no parameter {key!r}" + did_you_mean(key, declared),
+                    key=True,
+                )
+            elif isinstance(value, str):
+                self._check_template((*where, "params", key), value, params)
+        family = task_class.get_task_family()
+        for key, parameter in declared.items():
+            if key not in task_params and key not in params and not parameter.has_task_value(family, key):
+                self.add((*where, "params"), f"{family} needs parameter {key!r}")
+
+    def _check_shell(self, where: tuple, command: str, params: dict, inputs: dict, outputs: dict) -> None:
+        extra = [f"inputs.{name}" for name in inputs] + [f"outputs.{name}" for name in outputs]
+        try:
+            names = placeholders(command)
+        except ValueError as exc:
+            self.add(where, f"bad template: {exc}")
+            return
+        for name in names:
+            if name.startswith(("inputs.", "outputs.")) and name not in extra:
+                kind, _, item = name.partition(".")
+                choices = [entry.split(".", 1)[1] for entry in extra if entry.startswith(kind)]
+                self.add(
+                    where, f"{{{name}}}: this step has no {kind[:-1]} {item!r}{did_you_mean(item, choices)}"
+                )
+        self._check_template(where, command, params, extra=extra)
+        for output in outputs.values():
+            if output is None:
+                continue
+            try:
+                target_class = targets.target_class(output.type) if output.type else FileTarget
+            except TargetError:
+                continue
+            if not issubclass(target_class, FileTarget) or output.options.get("partition_cols"):
+                self.add(
+                    where,
+                    f"a shell command writes files; output {output.name!r} is a {target_class.__name__}"
+                    " dataset or table: use a 'run' step",
+                )
+
+    def _check_references(self, steps: dict[str, StepSpec]) -> None:
+        for step in steps.values():
+            for spec in step.inputs.values():
+                if spec.step is None:
+                    continue
+                where = ("steps", step.name, "inputs", spec.name)
+                if spec.step not in steps:
+                    self.add(where, f"unknown step {spec.step!r}{did_you_mean(spec.step, steps)}")
+                elif spec.output not in steps[spec.step].outputs:
+                    outputs = steps[spec.step].outputs
+                    self.add(
+                        where,
+                        f"step {spec.step!r} has no output {spec.output!r} (its outputs: "
+                        f"{', '.join(outputs)}){did_you_mean(spec.output, outputs)}",
+                    )
+                elif spec.step == step.name:
+                    self.add(where, f"step {step.name!r} reads its own output {spec.output!r}")
+
+    def _check_cycles(self, steps: dict[str, StepSpec]) -> None:
+        state: dict[str, str] = {}
+        reported: set[frozenset[str]] = set()
+
+        def visit(name: str, trail: list[str]) -> None:
+            state[name] = "active"
+            for upstream in steps[name].upstream_steps():
+                if upstream not in steps or upstream == name:
+                    continue
+                if state.get(upstream) == "active":
+                    cycle = (
+                        [*trail[trail.index(upstream) :], upstream] if upstream in trail else [name, upstream]
+                    )
+                    if frozenset(cycle) not in reported:
+                        reported.add(frozenset(cycle))
+                        self.add(("steps", name, "inputs"), "cycle: " + " → ".join(reversed(cycle)))
+                elif upstream not in state:
+                    visit(upstream, [*trail, upstream])
+            state[name] = "done"
+
+        for name in steps:
+            if name not in state:
+                visit(name, [name])
+
+    def _check_output_collisions(self, steps: dict[str, StepSpec]) -> None:
+        writers: dict[str, tuple[str, str]] = {}
+        for step in steps.values():
+            for output in step.outputs.values():
+                key = output.url.strip().rstrip("/")
+                if key in writers:
+                    first_step, first_output = writers[key]
+                    self.add(
+                        ("steps", step.name, "outputs", output.name),
+                        f"{output.url!r} is also written by steps.{first_step}.outputs.{first_output}: "
+                        "two steps cannot write the same output",
+                    )
+                else:
+                    writers[key] = (step.name, output.name)
