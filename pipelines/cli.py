@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import json
 import sys
 import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+import luigi
 
+from pipelines.backfill import backfill_goals
+from pipelines.dag_render import FORMATS, render
 from pipelines.errors import PipelineError
-from pipelines.loading import build_task
-from pipelines.outcome import ExitCode
-from pipelines.report import print_progress, print_report
-from pipelines.runner import configure_logging, run_tasks
+from pipelines.graph import build_graph, plan
+from pipelines.listing import listing, listing_text
+from pipelines.outcome import ExitCode, Outcome, RunReport
+from pipelines.report import display, plan_json, print_plan, print_report, report_json
+from pipelines.runner import SchedulerError, configure_logging, run_tasks
+from pipelines.sources import YamlSource, open_pipeline
+from pipelines.yaml.issues import PipelineInvalid
 from targets.errors import DashPipelineError
 
 F = TypeVar("F", bound=Callable[..., Any])
+PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 
 
 def reports_errors(command: F) -> F:
-    """The one place project errors become one line on stderr and an exit code."""
+    """The one place project errors become a message on stderr and an exit code."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -30,11 +39,48 @@ def reports_errors(command: F) -> F:
         except PipelineError as exc:
             click.echo(f"dashpipe: error: {exc}", err=True)
             sys.exit(ExitCode.INVALID_PIPELINE)
+        except SchedulerError as exc:
+            click.echo(f"dashpipe: error: {exc}", err=True)
+            sys.exit(ExitCode.SCHEDULER_ERROR)
         except DashPipelineError as exc:
             click.echo(f"dashpipe: error: {exc}", err=True)
             sys.exit(ExitCode.TASK_FAILED)
 
     return wrapper  # type: ignore[return-value]
+
+
+def run_options(command: F) -> F:
+    """Options shared by run and backfill."""
+    options = [
+        click.option(
+            "-j",
+            "--workers",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Tasks to run in parallel.",
+        ),
+        click.option(
+            "-k",
+            "--keep-going",
+            is_flag=True,
+            help="After a failure, go on with every task that does not need the failed one.",
+        ),
+        click.option("-n", "--dry-run", is_flag=True, help="List what would run, in order, and run nothing."),
+        click.option("--json", "json_output", is_flag=True, help="Print one JSON document instead of text."),
+        click.option(
+            "--scheduler",
+            "scheduler_url",
+            metavar="URL",
+            help="Use the central scheduler (luigid) at URL instead of the embedded one.",
+        ),
+        click.option(
+            "-v", "--verbose", count=True, help="Show luigi's log (-v) or debug log (-vv), and tracebacks."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,48 +89,195 @@ def main() -> None:
     """dash-pipeline: a make system for data, built on luigi.
 
     Each step declares its outputs (local paths, s3://, gs://, ...). A run
-    builds what is missing and skips what is done.
+    builds what is missing and skips what is done. PIPELINE is a YAML file
+    (.yaml/.yml) or a Python luigi task as MODULE:TASK.
 
     \b
     Exit codes: 0 all done, 1 a task failed, 2 bad usage,
-    3 an external input is missing, 4 invalid pipeline, task or parameter.
+    3 an external input is missing, 4 invalid pipeline, task or parameter,
+    5 the scheduler failed.
     """
 
 
-@main.command(
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    short_help="Build a task and everything it needs.",
-)
-@click.argument("task_spec", metavar="MODULE:TASK")
-@click.option(
-    "-j",
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Tasks to run in parallel.",
-)
-@click.option("-v", "--verbose", count=True, help="Show luigi's log (-v) or debug log (-vv), and tracebacks.")
+def _execute(
+    goals: list[luigi.Task],
+    workers: int,
+    keep_going: bool,
+    dry_run: bool,
+    json_output: bool,
+    scheduler_url: str | None,
+    verbose: int,
+) -> RunReport | None:
+    configure_logging(verbose)
+    if dry_run:
+        result = plan(goals)
+        click.echo(plan_json(result)) if json_output else print_plan(result)
+        sys.exit(ExitCode.MISSING_INPUT if result.missing_inputs else ExitCode.OK)
+    observer = display(json_output)
+    try:
+        report = run_tasks(
+            goals, workers=workers, observer=observer, keep_going=keep_going, scheduler_url=scheduler_url
+        )
+    finally:
+        if hasattr(observer, "close"):
+            observer.close()
+    if json_output:
+        click.echo(report_json(report))
+    else:
+        print_report(report, verbose=verbose)
+    return report
+
+
+@main.command(context_settings=PASS_THROUGH, short_help="Build a pipeline's goals and everything they need.")
+@click.argument("pipeline")
+@run_options
 @click.pass_context
 @reports_errors
-def run(ctx: click.Context, task_spec: str, workers: int, verbose: int) -> None:
-    """Build MODULE:TASK and the tasks it requires; finished tasks are skipped.
+def run(
+    ctx: click.Context,
+    pipeline: str,
+    workers: int,
+    keep_going: bool,
+    dry_run: bool,
+    json_output: bool,
+    scheduler_url: str | None,
+    verbose: int,
+) -> None:
+    """Build PIPELINE's goals and what they need; finished tasks are skipped.
 
-    MODULE is a dotted module name importable from the current directory, or a
-    path to a .py file. Task parameters follow as --name value (dashes or
-    underscores), --flag / --no-flag for booleans. Write --name=VALUE when a
-    value starts with '-'. Parameters after a lone -- are all the task's, even
-    one named like an option of dashpipe (--workers, --verbose, --help).
+    \b
+    dashpipe run PIPELINE [STEP ...] [--PARAM VALUE ...] [-j N] [-k] [-n]
+
+    PIPELINE is a YAML file (.yaml/.yml) or a Python luigi task as
+    MODULE:TASK. For a YAML pipeline, the STEPs named are the goals (default:
+    every final step). Parameters follow as --name value (dashes or underscores), --flag /
+    --no-flag for booleans; write --name=VALUE when a value starts with '-'.
+    Words after a lone -- are all parameters, even one named like an option of
+    dashpipe. A Python task's module is a dotted name importable from the
+    current directory, or a path to a .py file.
+
+    \b
+    Examples:
+      dashpipe run examples/sales/pipeline.yaml --date 2026-11-24
+      dashpipe run examples/sales/pipeline.yaml totals --date 2026-11-24 -n
+      dashpipe run examples/sales/pipeline.py:SalesReport --date 2026-11-24 -j 2
+    """
+    goals = open_pipeline(pipeline).tasks(ctx.args)
+    report = _execute(goals, workers, keep_going, dry_run, json_output, scheduler_url, verbose)
+    sys.exit(report.exit_code if report else ExitCode.OK)
+
+
+@main.command(context_settings=PASS_THROUGH, short_help="Run a pipeline for every date in a range.")
+@click.argument("pipeline")
+@click.option(
+    "--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First date, YYYY-MM-DD."
+)
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last date, included.")
+@click.option("--param", "param", metavar="NAME", help="The date parameter to vary (default: the only one).")
+@run_options
+@click.pass_context
+@reports_errors
+def backfill(
+    ctx: click.Context,
+    pipeline: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    param: str | None,
+    workers: int,
+    keep_going: bool,
+    dry_run: bool,
+    json_output: bool,
+    scheduler_url: str | None,
+    verbose: int,
+) -> None:
+    """Build PIPELINE for every date from --from to --to as one scheduled graph.
+
+    Dates already built are skipped; shared upstream tasks run once. Steps
+    and other parameters are given as for run.
 
     \b
     Example:
-      dashpipe run examples/sales/pipeline.py:SalesReport --date 2026-11-24
+      dashpipe backfill examples/sales/pipeline.yaml --from 2026-11-18 --to 2026-11-24 -j 2
     """
-    task = build_task(task_spec, ctx.args)
-    configure_logging(verbose)
-    report = run_tasks([task], workers=workers, progress=print_progress)
-    print_report(report, verbose=verbose)
-    sys.exit(report.exit_code)
+    source = open_pipeline(pipeline)
+    name, per_day = backfill_goals(source, ctx.args, start.date(), end.date(), param)
+    goals = [task for tasks in per_day.values() for task in tasks]
+    report = _execute(goals, workers, keep_going, dry_run, json_output, scheduler_url, verbose)
+    if report and not json_output:
+        outcome = {task.task.task_id: task.outcome for task in report.tasks}
+        built_before = sum(
+            all(outcome.get(t.task_id) is Outcome.UP_TO_DATE for t in tasks) for tasks in per_day.values()
+        )
+        done = sum(
+            all(outcome.get(t.task_id) in (Outcome.RAN, Outcome.UP_TO_DATE) for t in tasks)
+            for tasks in per_day.values()
+        )
+        click.echo(
+            f"{len(per_day)} dates of --{name.replace('_', '-')}: {built_before} already built, "
+            f"{done - built_before} built now, {len(per_day) - done} not complete"
+        )
+    sys.exit(report.exit_code if report else ExitCode.OK)
+
+
+@main.command(short_help="Check a pipeline without running anything.")
+@click.argument("pipeline")
+@click.option("--json", "json_output", is_flag=True, help="Print the result as JSON.")
+@reports_errors
+def validate(pipeline: str, json_output: bool) -> None:
+    """Check PIPELINE: YAML syntax, keys, types, references, cycles, templates, imports.
+
+    Every problem is reported at once, with its file, line and key.
+    """
+    try:
+        source = open_pipeline(pipeline)
+    except PipelineInvalid as exc:
+        if not json_output:
+            raise
+        click.echo(
+            json.dumps({"valid": False, "issues": [issue.as_dict() for issue in exc.issues]}, indent=2)
+        )
+        sys.exit(ExitCode.INVALID_PIPELINE)
+    steps = len(source.compiled.spec.steps) if isinstance(source, YamlSource) else 1
+    if json_output:
+        click.echo(json.dumps({"valid": True, "pipeline": source.name, "steps": steps}, indent=2))
+    else:
+        click.echo(f"ok: {source.name}, {steps} step{'s' if steps != 1 else ''}")
+
+
+@main.command("list", context_settings=PASS_THROUGH, short_help="List steps with their inputs and outputs.")
+@click.argument("pipeline")
+@click.option("--json", "json_output", is_flag=True, help="Print the listing as JSON.")
+@click.pass_context
+@reports_errors
+def list_(ctx: click.Context, pipeline: str, json_output: bool) -> None:
+    """List PIPELINE's steps, inputs and outputs.
+
+    For a Python task: its whole graph, for the parameters given.
+    """
+    data = listing(open_pipeline(pipeline), ctx.args)
+    click.echo(json.dumps(data, indent=2) if json_output else listing_text(data))
+
+
+@main.command(context_settings=PASS_THROUGH, short_help="Show the task graph.")
+@click.argument("pipeline")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text is a tree; dot is Graphviz; mermaid renders in Markdown; json for programs.",
+)
+@click.pass_context
+@reports_errors
+def dag(ctx: click.Context, pipeline: str, fmt: str) -> None:
+    """Show the graph of tasks PIPELINE's goals need, for the parameters given.
+
+    \b
+    Example:
+      dashpipe dag examples/sales/pipeline.yaml --date 2026-11-24 --format mermaid
+    """
+    click.echo(render(build_graph(open_pipeline(pipeline).tasks(ctx.args)), fmt))
 
 
 def entry() -> None:
@@ -94,7 +287,7 @@ def entry() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # a bug in dash-pipeline, not a user mistake
-        if "-v" in sys.argv or "--verbose" in sys.argv or "-vv" in sys.argv:
+        if any(flag in sys.argv for flag in ("-v", "--verbose", "-vv")):
             traceback.print_exc()
         click.echo(
             f"dashpipe: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)", err=True

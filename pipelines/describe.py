@@ -7,7 +7,7 @@ from luigi.parameter import ParameterVisibility
 
 
 def describe(task: luigi.Task) -> str:
-    """``Family(param=value, ...)`` with only the parameters that differ from their defaults.
+    """``Family(param=value, ...)`` with dates and the parameters that differ from their defaults.
 
     Parameters luigi marks hidden or private (credentials, tokens) are never shown.
     """
@@ -17,7 +17,13 @@ def describe(task: luigi.Task) -> str:
             continue
         value = getattr(task, name)
         default = getattr(parameter, "_default", luigi.parameter._no_value)
-        if default is not luigi.parameter._no_value and value == _normalized(parameter, default):
+        # A date is shown even at its default: "yesterday" changes meaning every day.
+        is_date = isinstance(parameter, luigi.DateParameter)
+        if (
+            not is_date
+            and default is not luigi.parameter._no_value
+            and value == _normalized(parameter, default)
+        ):
             continue
         shown.append(f"{name}={parameter.serialize(value)}")
     return f"{task.get_task_family()}({', '.join(shown)})"

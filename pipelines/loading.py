@@ -8,6 +8,7 @@ import inspect
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -41,6 +42,15 @@ def _module_name_for_file(path: Path) -> tuple[str, Path]:
         parts.insert(0, directory.name)
         directory = directory.parent
     return ".".join(parts), directory
+
+
+def make_importable_from(path: Path) -> None:
+    """Let modules next to ``path``, in the package that holds it, or in the current directory import."""
+    path = path.resolve()
+    _, package_root = _module_name_for_file(path)
+    for directory in (os.getcwd(), str(package_root), str(path.parent)):
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
 
 
 def import_module(reference: str) -> ModuleType:
@@ -102,33 +112,42 @@ def _shown(parameter: luigi.Parameter, raw: str) -> str:
     return repr(raw) if parameter.visibility == ParameterVisibility.PUBLIC else "the value given"
 
 
-def parse_task_parameters(task_class: type[luigi.Task], words: list[str]) -> dict[str, Any]:
-    """Parse ``--name value``, ``--name=value``, ``--flag`` and ``--no-flag`` for ``task_class``.
+def parse_parameters(
+    declared: dict[str, luigi.Parameter],
+    owner: str,
+    words: list[str],
+    has_value: Callable[[str, luigi.Parameter], bool],
+) -> tuple[dict[str, Any], list[str]]:
+    """Parse ``--name value``, ``--name=value``, ``--flag`` and ``--no-flag`` against ``declared``.
 
-    A value that starts with ``--`` must be written ``--name=VALUE``.
+    Returns the values and the bare words (step names). A value that starts
+    with ``--`` must be written ``--name=VALUE``. ``has_value`` says whether a
+    parameter left out has a value anyway (a default, or luigi.cfg).
     """
-    family = task_class.get_task_family()
-    declared = dict(task_class.get_params())
     options = sorted(_option(name) for name in declared)
     values: dict[str, Any] = {}
+    bare: list[str] = []
     position = 0
     while position < len(words):
         word = words[position]
         position += 1
-        if not word.startswith("--") or word == "--":
-            raise ParameterError(f"unexpected argument {word!r}; task parameters are given as --name value")
+        if not word.startswith("--"):
+            bare.append(word)
+            continue
+        if word == "--":
+            continue
         name, has_inline_value, inline_value = word[2:].partition("=")
         key = name.replace("-", "_")
         if key not in declared and isinstance(declared.get(key.removeprefix("no_")), luigi.BoolParameter):
             if has_inline_value:
-                raise ParameterError(f"--{name} of {family} takes no value; write {_option(key[3:])}=VALUE")
+                raise ParameterError(f"--{name} of {owner} takes no value; write {_option(key[3:])}=VALUE")
             values[key[3:]] = False
             continue
         parameter = declared.get(key)
         if parameter is None:
             hint = _did_you_mean("--" + name, options)
             listing = ", ".join(options) or "none"
-            raise ParameterError(f"{family} has no parameter --{name} (its parameters: {listing}){hint}")
+            raise ParameterError(f"{owner} has no parameter --{name} (its parameters: {listing}){hint}")
         is_flag = (
             isinstance(parameter, luigi.BoolParameter)
             and parameter.parsing != luigi.BoolParameter.EXPLICIT_PARSING
@@ -143,7 +162,7 @@ def parse_task_parameters(task_class: type[luigi.Task], words: list[str]) -> dic
             position += 1
         else:
             raise ParameterError(
-                f"--{name} of {family} needs a value (write --{name}=VALUE if the value starts with '-')"
+                f"--{name} of {owner} needs a value (write --{name}=VALUE if the value starts with '-')"
             )
         try:
             values[key] = parameter.parse(raw)
@@ -151,15 +170,26 @@ def parse_task_parameters(task_class: type[luigi.Task], words: list[str]) -> dic
             kind = type(parameter).__name__.removesuffix("Parameter").lower() or "value"
             detail = f": {exc}" if parameter.visibility == ParameterVisibility.PUBLIC else ""
             raise ParameterError(
-                f"--{name} of {family}: cannot read {_shown(parameter, raw)} as a {kind}{detail}"
+                f"--{name} of {owner}: cannot read {_shown(parameter, raw)} as a {kind}{detail}"
             ) from None
     missing = [
         _option(name)
         for name, parameter in declared.items()
-        if name not in values and not parameter.has_task_value(family, name)
+        if name not in values and not has_value(name, parameter)
     ]
     if missing:
-        raise ParameterError(f"{family} needs {', '.join(missing)}")
+        raise ParameterError(f"{owner} needs {', '.join(missing)}")
+    return values, bare
+
+
+def parse_task_parameters(task_class: type[luigi.Task], words: list[str]) -> dict[str, Any]:
+    """Parameters of a Python task class from command-line words; bare words are an error."""
+    family = task_class.get_task_family()
+    values, bare = parse_parameters(
+        dict(task_class.get_params()), family, words, lambda name, p: p.has_task_value(family, name)
+    )
+    if bare:
+        raise ParameterError(f"unexpected argument {bare[0]!r}; task parameters are given as --name value")
     return values
 
 

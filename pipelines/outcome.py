@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import luigi
@@ -19,6 +18,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     MISSING_INPUT = 3
     INVALID_PIPELINE = 4
+    SCHEDULER_ERROR = 5
 
 
 class Outcome(str, enum.Enum):
@@ -60,4 +60,14 @@ class RunReport:
         return all(report.outcome is Outcome.UP_TO_DATE for report in self.tasks)
 
 
-ProgressCallback = Callable[[TaskReport], None]
+class RunObserver:
+    """Told about a run as it happens; the terminal display implements it. Methods do nothing here."""
+
+    def scheduled(self, pending: int) -> None:
+        """Scheduling is over: ``pending`` tasks are to run."""
+
+    def started(self, task: luigi.Task) -> None:
+        """``task`` starts running."""
+
+    def finished(self, report: TaskReport) -> None:
+        """``task`` ran, successfully or not."""

@@ -8,11 +8,12 @@ from collections.abc import Iterable
 import luigi
 import luigi.configuration
 import luigi.execution_summary
+import luigi.rpc
 from luigi.task import flatten
 
 from pipelines.describe import describe
 from pipelines.error_text import error_line
-from pipelines.outcome import ExitCode, Outcome, ProgressCallback, RunReport, TaskReport
+from pipelines.outcome import ExitCode, Outcome, RunObserver, RunReport, TaskReport
 from pipelines.worker import WorkerFactory
 from targets.errors import DashPipelineError
 
@@ -44,6 +45,15 @@ _SUMMARY_OUTCOMES = {
     "still_pending_ext": Outcome.MISSING_INPUT,
 }
 
+# luigi's names for why a task did not run, most telling first.
+_NOT_RUN_REASONS = (
+    ("upstream_failure", "a task it needs failed"),
+    ("upstream_missing_dependency", "an input it needs is missing"),
+    ("upstream_scheduling_error", "a task it needs could not be checked"),
+    ("run_by_other_worker", "another worker is running it"),
+    ("upstream_run_by_other_worker", "another worker is running a task it needs"),
+)
+
 _EXIT_CODES = {
     luigi.execution_summary.LuigiStatusCode.SUCCESS: ExitCode.OK,
     luigi.execution_summary.LuigiStatusCode.SUCCESS_WITH_RETRY: ExitCode.OK,
@@ -59,20 +69,31 @@ def _missing_inputs(task: luigi.Task) -> str:
     return "not found: " + ", ".join(missing) if missing else "not complete"
 
 
+class SchedulerError(DashPipelineError):
+    """The central scheduler could not be reached or failed."""
+
+
 def run_tasks(
     tasks: Iterable[luigi.Task],
     workers: int = 1,
-    progress: ProgressCallback | None = None,
+    observer: RunObserver | None = None,
+    keep_going: bool = False,
+    scheduler_url: str | None = None,
 ) -> RunReport:
-    """Build ``tasks`` and their dependencies; never raises for a task's failure."""
-    factory = WorkerFactory(progress)
-    result = luigi.build(
-        list(tasks),
-        worker_scheduler_factory=factory,
-        detailed_summary=True,
-        workers=workers,
-        local_scheduler=True,
-    )
+    """Build ``tasks`` and their dependencies; never raises for a task's failure.
+
+    Like make, the first failure stops new tasks from starting (running ones
+    finish) unless ``keep_going``. ``scheduler_url`` names a central luigid;
+    by default luigi's embedded scheduler is used.
+    """
+    factory = WorkerFactory(observer or RunObserver(), keep_going)
+    scheduler = {"scheduler_url": scheduler_url} if scheduler_url else {"local_scheduler": True}
+    try:
+        result = luigi.build(
+            list(tasks), worker_scheduler_factory=factory, detailed_summary=True, workers=workers, **scheduler
+        )
+    except luigi.rpc.RPCError as exc:
+        raise SchedulerError(f"scheduler {scheduler_url}: {exc.args[0] if exc.args else exc}") from None
     worker = factory.worker
     assert worker is not None
     groups = luigi.execution_summary._summary_dict(worker)
@@ -82,18 +103,17 @@ def run_tasks(
         for task in sorted(groups.get(group, ()), key=describe):
             seen.add(task.task_id)
             error = worker.errors.get(task.task_id)
-            reports.append(
-                TaskReport(
-                    task,
-                    outcome,
-                    error=_missing_inputs(task)
-                    if outcome is Outcome.MISSING_INPUT
-                    else (error and error_line(error)),
-                    seconds=worker.seconds.get(task.task_id),
-                )
-            )
+            if outcome is Outcome.MISSING_INPUT:
+                error = _missing_inputs(task)
+            elif error:
+                error = error_line(error)
+            reports.append(TaskReport(task, outcome, error=error, seconds=worker.seconds.get(task.task_id)))
+    stopped = (
+        "stopped after a failure (-k/--keep-going runs the rest)" if worker._stop_requesting_work else None
+    )
     for task in sorted(worker._scheduled_tasks.values(), key=describe):
         if task.task_id not in seen:
-            reports.append(TaskReport(task, Outcome.NOT_RUN, error="an upstream task failed or is missing"))
+            reason = next((text for group, text in _NOT_RUN_REASONS if task in groups.get(group, ())), None)
+            reports.append(TaskReport(task, Outcome.NOT_RUN, error=reason or stopped or "not run"))
     exit_code = _EXIT_CODES.get(result.status, ExitCode.TASK_FAILED)
     return RunReport(reports, exit_code, details=dict(worker.errors))

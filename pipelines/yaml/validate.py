@@ -8,7 +8,6 @@ import inspect
 import json
 import os
 import re
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import jsonschema
 
 import targets
 from pipelines.errors import PipelineError, TaskLoadError
-from pipelines.loading import load_task_class
+from pipelines.loading import load_task_class, make_importable_from
 from pipelines.yaml import source
 from pipelines.yaml.issues import Issue, PipelineInvalid
 from pipelines.yaml.params import default_problem
@@ -261,9 +260,7 @@ class _Checker:
 
     def _check_callable(self, where: tuple, reference: str) -> None:
         module_name, _, function_name = reference.partition(":")
-        directory = str(self.path.resolve().parent)
-        if directory not in sys.path:
-            sys.path.insert(0, directory)
+        make_importable_from(self.path)
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -402,9 +399,7 @@ class _Checker:
         return None
 
     def _check_python_task(self, where: tuple, reference: str, task_params: dict, params: dict) -> None:
-        directory = str(self.path.resolve().parent)
-        if directory not in sys.path:
-            sys.path.insert(0, directory)
+        make_importable_from(self.path)
         try:
             task_class = load_task_class(reference)
         except TaskLoadError as exc:

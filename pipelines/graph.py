@@ -1,0 +1,100 @@
+"""The task graph below some goals: every task and its dependencies, and what a run would do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import luigi
+from luigi.task import flatten
+
+
+def is_external(task: luigi.Task) -> bool:
+    """luigi's notion: a task without run() only waits for its outputs to appear."""
+    return task.run is None or task.run == NotImplemented or isinstance(task, luigi.ExternalTask)
+
+
+def dependencies(task: luigi.Task) -> list[luigi.Task]:
+    return [dependency for dependency in flatten(task.requires()) if isinstance(dependency, luigi.Task)]
+
+
+@dataclass
+class Graph:
+    """Every task reachable from the goals, in dependency order (dependencies first)."""
+
+    goals: list[luigi.Task]
+    order: list[luigi.Task] = field(default_factory=list)
+    edges: dict[str, list[str]] = field(default_factory=dict)  # task_id -> ids of its dependencies
+
+    @property
+    def tasks(self) -> dict[str, luigi.Task]:
+        return {task.task_id: task for task in self.order}
+
+
+def _post_order(goals: Iterable[luigi.Task], expand) -> list[luigi.Task]:
+    """Dependencies before dependents; iterative, so long chains cannot exhaust the stack."""
+    order: list[luigi.Task] = []
+    seen: set[str] = set()
+    for goal in goals:
+        if goal.task_id in seen:
+            continue
+        seen.add(goal.task_id)
+        stack = [(goal, iter(expand(goal)))]
+        while stack:
+            task, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                order.append(task)
+            elif child.task_id not in seen:
+                seen.add(child.task_id)
+                stack.append((child, iter(expand(child))))
+    return order
+
+
+def build_graph(goals: list[luigi.Task]) -> Graph:
+    graph = Graph(goals=list(goals))
+    graph.order = _post_order(goals, dependencies)
+    graph.edges = {task.task_id: [d.task_id for d in dependencies(task)] for task in graph.order}
+    return graph
+
+
+@dataclass
+class Plan:
+    """What ``run`` would do, as luigi decides it: complete tasks are not looked behind."""
+
+    to_run: list[luigi.Task]
+    missing_inputs: list[luigi.Task]
+    blocked: list[luigi.Task]  # would run, but wait on a missing input
+    up_to_date: list[luigi.Task]
+
+
+def plan(goals: list[luigi.Task]) -> Plan:
+    status: dict[str, str] = {}
+
+    def expand(task: luigi.Task) -> list[luigi.Task]:
+        if task.complete():
+            status[task.task_id] = "done"
+            return []
+        if is_external(task):
+            status[task.task_id] = "missing"
+            return []
+        status[task.task_id] = "run"
+        return dependencies(task)
+
+    order = _post_order(goals, expand)
+    for task in order:  # dependencies come first, so blocking propagates in one pass
+        if status[task.task_id] == "run" and any(
+            status[dependency.task_id] in ("missing", "blocked") for dependency in dependencies(task)
+        ):
+            status[task.task_id] = "blocked"
+    return Plan(
+        to_run=[task for task in order if status[task.task_id] == "run"],
+        missing_inputs=[task for task in order if status[task.task_id] == "missing"],
+        blocked=[task for task in order if status[task.task_id] == "blocked"],
+        up_to_date=[task for task in order if status[task.task_id] == "done"],
+    )
+
+
+def outputs_of(task: luigi.Task) -> list[str]:
+    return [str(target) for target in flatten(task.output())]

@@ -1,0 +1,89 @@
+"""What the CLI calls a PIPELINE: a YAML file, or a Python task given as MODULE:TASK."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+from typing import Any
+
+import luigi
+
+from pipelines.errors import ParameterError
+from pipelines.loading import load_task_class, parse_parameters
+from pipelines.yaml.compile import CompiledPipeline, load_pipeline
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class PipelineSource(abc.ABC):
+    """A pipeline the CLI can run: its parameters, its steps, and the goal tasks for an invocation."""
+
+    name: str
+
+    @abc.abstractmethod
+    def parameters(self) -> dict[str, luigi.Parameter]: ...
+
+    @abc.abstractmethod
+    def has_value(self, name: str, parameter: luigi.Parameter) -> bool:
+        """Whether a parameter left off the command line still has a value."""
+
+    @abc.abstractmethod
+    def goals(self, steps: list[str], values: dict[str, Any]) -> list[luigi.Task]: ...
+
+    def parse(self, words: list[str], given: Iterable[str] = ()) -> tuple[list[str], dict[str, Any]]:
+        """Step names and parameter values from the words after PIPELINE; ``given`` are supplied elsewhere."""
+        supplied = set(given)
+        values, steps = parse_parameters(
+            self.parameters(), self.name, words, lambda name, p: name in supplied or self.has_value(name, p)
+        )
+        return steps, values
+
+    def tasks(self, words: list[str]) -> list[luigi.Task]:
+        steps, values = self.parse(words)
+        return self.goals(steps, values)
+
+
+class YamlSource(PipelineSource):
+    def __init__(self, compiled: CompiledPipeline) -> None:
+        self.compiled = compiled
+        self.name = compiled.spec.name
+        self._parameters = compiled.parameters()
+
+    def parameters(self) -> dict[str, luigi.Parameter]:
+        return self._parameters
+
+    def has_value(self, name: str, parameter: luigi.Parameter) -> bool:
+        return self.compiled.spec.params[name].has_default
+
+    def goals(self, steps: list[str], values: dict[str, Any]) -> list[luigi.Task]:
+        return list(self.compiled.goals(steps, values))
+
+
+class TaskSource(PipelineSource):
+    def __init__(self, task_class: type[luigi.Task]) -> None:
+        self.task_class = task_class
+        self.name = task_class.get_task_family()
+
+    def parameters(self) -> dict[str, luigi.Parameter]:
+        return dict(self.task_class.get_params())
+
+    def has_value(self, name: str, parameter: luigi.Parameter) -> bool:
+        return parameter.has_task_value(self.name, name)
+
+    def goals(self, steps: list[str], values: dict[str, Any]) -> list[luigi.Task]:
+        if steps:
+            raise ParameterError(
+                f"unexpected argument {steps[0]!r}: steps are named for YAML pipelines; "
+                "task parameters are given as --name value"
+            )
+        try:
+            return [self.task_class(**values)]
+        except Exception as exc:
+            raise ParameterError(f"cannot create {self.name}: {type(exc).__name__}: {exc}") from None
+
+
+def open_pipeline(reference: str) -> PipelineSource:
+    """A YAML pipeline file (``.yaml``/``.yml``) or a Python task (``MODULE:TASK``)."""
+    if reference.endswith(YAML_SUFFIXES):
+        return YamlSource(load_pipeline(reference))
+    return TaskSource(load_task_class(reference))
