@@ -53,14 +53,14 @@ class YamlStep(Task):
             return self.clone(self.compiled.step_classes[spec.step])
         if spec.kind == "task":
             task_class = load_task_class(spec.task)
+            declared = dict(task_class.get_params())
+            # Text from the YAML is read the way the command line would read it (dates, ints, lists).
             arguments = {
-                key: render(value, values) if isinstance(value, str) else value
+                key: declared[key].parse(render(value, values)) if isinstance(value, str) else value
                 for key, value in spec.task_params.items()
             }
             shared = {
-                name: value
-                for name, value in values.items()
-                if name in dict(task_class.get_params()) and name not in arguments
+                name: value for name, value in values.items() if name in declared and name not in arguments
             }
             return task_class(**shared, **arguments)
         return ExternalInput(url=render(spec.url, values), type=spec.type, options=spec.options)
