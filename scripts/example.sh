@@ -15,3 +15,8 @@ echo "== second run: everything is done, nothing executes"
 echo
 echo "== build/sales/reports/2026-11-24.md"
 cat build/sales/reports/2026-11-24.md
+
+echo
+echo "== the same pipeline declared in YAML: build, then a rerun with nothing to do"
+"$PYTHON" -m pipelines run examples/sales/pipeline.yaml --date 2026-11-24
+"$PYTHON" -m pipelines run examples/sales/pipeline.yaml --date 2026-11-24

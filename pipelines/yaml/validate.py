@@ -130,10 +130,12 @@ class _Checker:
             for key in error.instance:
                 if key not in allowed:
                     self.add((*path, key), f"unknown key {key!r}{did_you_mean(key, allowed)}", key=True)
-        elif validator == "required":
+        elif validator == "required" and isinstance(error.instance, dict):
+            present = list(error.instance)
             for key in value:
-                if isinstance(error.instance, dict) and key not in error.instance:
-                    self.add(path, f"missing required key {key!r}")
+                # A misspelt key is reported once, as unknown with a suggestion, not also as missing.
+                if key not in error.instance and not difflib.get_close_matches(key, present, n=1, cutoff=0.6):
+                    self.add(path, f"missing required key {key!r}", key=True)
         elif validator == "type":
             self.add(path, f"expected {_expected(value)}, got {_kind(error.instance)}")
         elif validator == "enum":
@@ -482,7 +484,10 @@ class _Checker:
                     )
                     if frozenset(cycle) not in reported:
                         reported.add(frozenset(cycle))
-                        self.add(("steps", name, "inputs"), "cycle: " + " → ".join(reversed(cycle)))
+                        self.add(
+                            ("steps", name, "inputs"),
+                            "cycle: " + " → ".join(reversed(cycle)) + " (each reads the next one's output)",
+                        )
                 elif upstream not in state:
                     visit(upstream, [*trail, upstream])
             state[name] = "done"
