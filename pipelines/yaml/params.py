@@ -36,6 +36,18 @@ class RelativeDateParameter(luigi.DateParameter):
 
 
 _EXPECTED = {"string": str, "int": int, "float": (int, float), "bool": bool, "list": list}
+_EXPECTED_WORDS = {
+    "string": "text",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "list": "a list",
+}
+
+
+def _shown(value: Any) -> str:
+    kinds = {str: "text", bool: "true/false", int: "the number", float: "the number", list: "a list"}
+    return f"{kinds.get(type(value), type(value).__name__)} {value!r}"
 
 
 def default_problem(spec: ParamSpec) -> str | None:
@@ -52,10 +64,8 @@ def default_problem(spec: ParamSpec) -> str | None:
             return f"default {value!r} is not a date: use YYYY-MM-DD, today, yesterday or today-N"
         return None
     expected = _EXPECTED[spec.type]
-    if isinstance(value, bool) and spec.type in ("int", "float"):
-        return f"default of a {spec.type} must be a number, got {value!r}"
-    if not isinstance(value, expected):
-        return f"default of a {spec.type} must be a {spec.type}, got {type(value).__name__} {value!r}"
+    if not isinstance(value, expected) or (isinstance(value, bool) and spec.type in ("int", "float")):
+        return f"default of a {spec.type} parameter must be {_EXPECTED_WORDS[spec.type]}, got {_shown(value)}"
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,16 @@ class Document:
     data: Any
     positions: dict[KeyPath, Position] = field(default_factory=dict)
     key_positions: dict[KeyPath, Position] = field(default_factory=dict)
+    collections: set[KeyPath] = field(default_factory=set)
     duplicates: list[tuple[KeyPath, Position]] = field(default_factory=list)
 
     def where(self, key_path: KeyPath, *, key: bool = False) -> Position:
-        """Where ``key_path`` stands (its key when ``key``), or the nearest enclosing node."""
-        table = self.key_positions if key else self.positions
+        """Where ``key_path`` stands, or the nearest enclosing node.
+
+        A scalar is pointed at itself; a mapping or list (or anything, with
+        ``key``) at the key that names it, the line a reader looks for.
+        """
+        table = self.key_positions if key or key_path in self.collections else self.positions
         probe = key_path
         while probe:
             if probe in table:
@@ -53,6 +59,8 @@ def _position(node: yaml.Node) -> Position:
 
 def _convert(node: yaml.Node, path: KeyPath, document: Document) -> Any:
     document.positions[path] = _position(node)
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        document.collections.add(path)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -61,7 +69,8 @@ def _convert(node: yaml.Node, path: KeyPath, document: Document) -> Any:
             child = (*path, key)
             if key in result:
                 document.duplicates.append((child, _position(key_node)))
-            document.key_positions[child] = _position(key_node)
+            else:
+                document.key_positions[child] = _position(key_node)
             result[key] = _convert(value_node, child, document)
         return result
     if isinstance(node, yaml.SequenceNode):
@@ -84,16 +93,37 @@ def _scalar(node: yaml.Node) -> Any:
     return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
 
 
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][\w.]*(:[^}]*)?\}")
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, source: str) -> YamlSyntaxError:
+    problem_mark, context_mark = exc.problem_mark, exc.context_mark
+    mark = problem_mark or context_mark
+    position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
+    message = f"YAML syntax error: {exc.problem or exc.context}"
+    if context_mark and exc.context and "flow" in exc.context and problem_mark:
+        # An unclosed bracket is noticed lines later: point at the bracket.
+        opened = Position(context_mark.line + 1, context_mark.column + 1)
+        if opened.line != position.line:
+            message = (
+                f"YAML syntax error: the {exc.context.removeprefix('while parsing a ')} opened here "
+                f"is not closed ({exc.problem} at line {position.line})"
+            )
+            position = opened
+    lines = source.splitlines()
+    line = lines[position.line - 1] if 0 < position.line <= len(lines) else ""
+    if _PLACEHOLDER.search(line):
+        message += '; quote values that contain {placeholders}, as in "{root}/out.csv"'
+    return YamlSyntaxError(message, position)
+
+
 def load(path: Path, text: str | None = None) -> Document:
     """Parse ``path`` (or ``text``); raise :class:`YamlSyntaxError` with a position on bad YAML."""
     source = path.read_text(encoding="utf-8") if text is None else text
     try:
         root = yaml.compose(source, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
-        problem = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise YamlSyntaxError(f"YAML syntax error: {problem}", position) from None
+        raise _syntax_error(exc, source) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"YAML syntax error: {exc}", Position(1, 1)) from None
     document = Document(path=path, data=None)

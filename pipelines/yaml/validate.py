@@ -20,7 +20,7 @@ from pipelines.loading import load_task_class, make_importable_from
 from pipelines.yaml import source
 from pipelines.yaml.issues import Issue, PipelineInvalid
 from pipelines.yaml.params import default_problem
-from pipelines.yaml.spec import InputSpec, OutputSpec, ParamSpec, PipelineSpec, StepSpec
+from pipelines.yaml.spec import PARAM_TYPES, InputSpec, OutputSpec, ParamSpec, PipelineSpec, StepSpec
 from pipelines.yaml.templates import ENV_REFERENCE, env_names, placeholders
 from targets import FileTarget, TargetError
 
@@ -125,7 +125,13 @@ class _Checker:
     def _schema_issue(self, error: jsonschema.ValidationError) -> None:
         path = tuple(error.absolute_path)
         validator, value = error.validator, error.validator_value
-        if validator == "additionalProperties" and isinstance(error.instance, dict):
+        if "propertyNames" in error.schema_path:
+            self.add(
+                (*path, error.instance),
+                f"invalid name {error.instance!r}: use letters, digits and _, not starting with a digit",
+                key=True,
+            )
+        elif validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = list(error.schema.get("properties", {}))
             for key in error.instance:
                 if key not in allowed:
@@ -143,12 +149,6 @@ class _Checker:
                 path,
                 f"must be one of {', '.join(map(str, value))}; got {error.instance!r}"
                 + did_you_mean(error.instance, value),
-            )
-        elif validator == "propertyNames":
-            self.add(
-                (*path, error.instance),
-                f"invalid name {error.instance!r}: use letters, digits and _, not starting with a digit",
-                key=True,
             )
         elif validator == "pattern":
             rule = _NAME_RULES.get(str(path[-1]) if path else "", "does not have the expected form")
@@ -194,15 +194,11 @@ class _Checker:
         if not isinstance(raw, dict):
             return params
         for name, declaration in raw.items():
-            if not isinstance(declaration, dict) or declaration.get("type") not in (
-                "string",
-                "int",
-                "float",
-                "bool",
-                "date",
-                "list",
-            ):
-                continue  # the schema already reported it
+            declaration = declaration if isinstance(declaration, dict) else {}
+            if declaration.get("type") not in PARAM_TYPES:
+                # Reported by the schema; still a known name, so templates using it are not flagged too.
+                params[name] = ParamSpec(name, "string")
+                continue
             spec = ParamSpec(
                 name,
                 declaration["type"],
@@ -324,9 +320,16 @@ class _Checker:
             self.add(where, f"template uses {{{name}}}, which is not a parameter{did_you_mean(name, known)}")
 
     def _check_env_values(self, where: tuple, value: Any) -> None:
-        for name in sorted(env_names(value)):
-            if name not in os.environ:
-                self.add(where, f"environment variable {name} is not set")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self._check_env_values((*where, key), item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self._check_env_values((*where, index), item)
+        else:
+            for name in sorted(env_names(value)):
+                if name not in os.environ:
+                    self.add(where, f"environment variable {name} is not set")
 
     def _check_type(self, where: tuple, type_name: Any) -> None:
         if type_name is None:
@@ -429,6 +432,7 @@ class _Checker:
         except ValueError as exc:
             self.add(where, f"bad template: {exc}")
             return
+        reported = []
         for name in names:
             if name.startswith(("inputs.", "outputs.")) and name not in extra:
                 kind, _, item = name.partition(".")
@@ -436,7 +440,8 @@ class _Checker:
                 self.add(
                     where, f"{{{name}}}: this step has no {kind[:-1]} {item!r}{did_you_mean(item, choices)}"
                 )
-        self._check_template(where, command, params, extra=extra)
+                reported.append(name)
+        self._check_template(where, command, params, extra=[*extra, *reported])
         for output in outputs.values():
             if output is None:
                 continue
@@ -458,7 +463,11 @@ class _Checker:
                     continue
                 where = ("steps", step.name, "inputs", spec.name)
                 if spec.step not in steps:
-                    self.add(where, f"unknown step {spec.step!r}{did_you_mean(spec.step, steps)}")
+                    hint = (
+                        did_you_mean(spec.step, steps)
+                        or f" (for a local file, write ./{spec.step}.{spec.output})"
+                    )
+                    self.add(where, f"unknown step {spec.step!r}{hint}")
                 elif spec.output not in steps[spec.step].outputs:
                     outputs = steps[spec.step].outputs
                     self.add(
@@ -475,17 +484,17 @@ class _Checker:
 
         def visit(name: str, trail: list[str]) -> None:
             state[name] = "active"
-            for upstream in steps[name].upstream_steps():
-                if upstream not in steps or upstream == name:
+            for input_name, spec in steps[name].inputs.items():
+                upstream = spec.step
+                if upstream is None or upstream not in steps or upstream == name:
                     continue
                 if state.get(upstream) == "active":
-                    cycle = (
-                        [*trail[trail.index(upstream) :], upstream] if upstream in trail else [name, upstream]
-                    )
+                    cycle = [*trail[trail.index(upstream) :], upstream]
                     if frozenset(cycle) not in reported:
                         reported.add(frozenset(cycle))
+                        # Pinned to the input that closes the loop.
                         self.add(
-                            ("steps", name, "inputs"),
+                            ("steps", name, "inputs", input_name),
                             "cycle: " + " → ".join(reversed(cycle)) + " (each reads the next one's output)",
                         )
                 elif upstream not in state:
