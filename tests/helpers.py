@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,18 +42,19 @@ def run_cli(
 ) -> CliResult:
     """Run ``python -m pipelines ARGS`` in a fresh process, as a user would run ``dashpipe``."""
     environment = {**os.environ, **(env or {})}
-    workdir = cwd or REPO
-    if config:
-        config_path = Path(workdir) / "test-luigi.cfg"
-        config_path.write_text(config)
-        environment["LUIGI_CONFIG_PATH"] = str(config_path)
-    completed = subprocess.run(
-        [sys.executable, "-m", "pipelines", *args],
-        cwd=workdir,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        stdin=subprocess.DEVNULL,
-    )
+    with tempfile.TemporaryDirectory(prefix="dashpipe-test-") as scratch:
+        if config:
+            # Outside the working directory: tests may run in the repository itself.
+            config_path = Path(scratch) / "luigi.cfg"
+            config_path.write_text(config)
+            environment["LUIGI_CONFIG_PATH"] = str(config_path)
+        completed = subprocess.run(
+            [sys.executable, "-m", "pipelines", *args],
+            cwd=cwd or REPO,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            stdin=subprocess.DEVNULL,
+        )
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
