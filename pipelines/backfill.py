@@ -16,7 +16,11 @@ MAX_DAYS = 3660
 def date_parameter(source: PipelineSource, chosen: str | None) -> str:
     """The parameter a backfill varies: ``chosen``, or the pipeline's only date parameter."""
     dates = [
-        name for name, parameter in source.parameters().items() if isinstance(parameter, luigi.DateParameter)
+        name
+        for name, parameter in source.parameters().items()
+        # Month and year parameters derive from DateParameter but do not step by day.
+        if isinstance(parameter, luigi.DateParameter)
+        and not isinstance(parameter, luigi.MonthParameter | luigi.YearParameter)
     ]
     if chosen is not None:
         name = chosen.replace("-", "_")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -36,15 +37,20 @@ def reports_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except PipelineError as exc:
-            click.echo(f"dashpipe: error: {exc}", err=True)
-            sys.exit(ExitCode.INVALID_PIPELINE)
-        except SchedulerError as exc:
-            click.echo(f"dashpipe: error: {exc}", err=True)
-            sys.exit(ExitCode.SCHEDULER_ERROR)
         except DashPipelineError as exc:
+            if isinstance(exc, PipelineError):
+                code = ExitCode.INVALID_PIPELINE
+            elif isinstance(exc, SchedulerError):
+                code = ExitCode.SCHEDULER_ERROR
+            else:
+                code = ExitCode.TASK_FAILED
             click.echo(f"dashpipe: error: {exc}", err=True)
-            sys.exit(ExitCode.TASK_FAILED)
+            if kwargs.get("json_output"):  # a program reading stdout still gets a document
+                document: dict[str, Any] = {"error": str(exc), "exit_code": int(code)}
+                if isinstance(exc, PipelineInvalid):
+                    document["issues"] = [issue.as_dict() for issue in exc.issues]
+                click.echo(json.dumps(document, indent=2))
+            sys.exit(code)
 
     return wrapper  # type: ignore[return-value]
 
@@ -114,10 +120,13 @@ def _execute(
         click.echo(plan_json(result)) if json_output else print_plan(result)
         sys.exit(ExitCode.MISSING_INPUT if result.missing_inputs else ExitCode.OK)
     observer = display(json_output)
+    # With --json, stdout carries one document: whatever tasks print goes to stderr.
+    quiet_stdout = contextlib.redirect_stdout(sys.stderr) if json_output else contextlib.nullcontext()
     try:
-        report = run_tasks(
-            goals, workers=workers, observer=observer, keep_going=keep_going, scheduler_url=scheduler_url
-        )
+        with quiet_stdout:
+            report = run_tasks(
+                goals, workers=workers, observer=observer, keep_going=keep_going, scheduler_url=scheduler_url
+            )
     finally:
         if hasattr(observer, "close"):
             observer.close()
@@ -287,7 +296,7 @@ def entry() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # a bug in dash-pipeline, not a user mistake
-        if any(flag in sys.argv for flag in ("-v", "--verbose", "-vv")):
+        if any(arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"}) for arg in sys.argv):
             traceback.print_exc()
         click.echo(
             f"dashpipe: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)", err=True

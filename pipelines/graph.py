@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import luigi
 from luigi.task import flatten
+
+from pipelines.describe import describe
+from pipelines.errors import PipelineError
+from targets.errors import DashPipelineError
+
+T = TypeVar("T")
 
 
 def is_external(task: luigi.Task) -> bool:
@@ -14,8 +21,24 @@ def is_external(task: luigi.Task) -> bool:
     return task.run is None or task.run == NotImplemented or isinstance(task, luigi.ExternalTask)
 
 
+class TaskDefinitionError(PipelineError):
+    """A task's requires(), output() or complete() raised while the graph was being walked."""
+
+
+def guarded(task: luigi.Task, method: str, call: Callable[[], T]) -> T:
+    """Call user code of ``task``; its failure becomes one line naming the task and the method."""
+    try:
+        return call()
+    except DashPipelineError:
+        raise
+    except Exception as exc:
+        raise TaskDefinitionError(f"{describe(task)}: {method} failed: {type(exc).__name__}: {exc}") from exc
+
+
 def dependencies(task: luigi.Task) -> list[luigi.Task]:
-    return [dependency for dependency in flatten(task.requires()) if isinstance(dependency, luigi.Task)]
+    required = guarded(task, "requires()", lambda: flatten(task.requires()))
+    unique = {dependency.task_id: dependency for dependency in required if isinstance(dependency, luigi.Task)}
+    return list(unique.values())
 
 
 @dataclass
@@ -73,7 +96,7 @@ def plan(goals: list[luigi.Task]) -> Plan:
     status: dict[str, str] = {}
 
     def expand(task: luigi.Task) -> list[luigi.Task]:
-        if task.complete():
+        if guarded(task, "complete()", task.complete):
             status[task.task_id] = "done"
             return []
         if is_external(task):
@@ -97,4 +120,4 @@ def plan(goals: list[luigi.Task]) -> Plan:
 
 
 def outputs_of(task: luigi.Task) -> list[str]:
-    return [str(target) for target in flatten(task.output())]
+    return [str(target) for target in guarded(task, "output()", lambda: flatten(task.output()))]

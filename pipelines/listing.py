@@ -12,6 +12,7 @@ from pipelines.sources import PipelineSource, YamlSource
 def listing(source: PipelineSource, words: list[str]) -> dict[str, Any]:
     """YAML pipelines list their steps as declared (templates); Python tasks list their graph."""
     if isinstance(source, YamlSource):
+        source.parse(words)  # unknown or malformed parameters are an error here too
         spec = source.compiled.spec
         return {
             "pipeline": spec.name,

@@ -79,6 +79,16 @@ def import_module(reference: str) -> ModuleType:
     return module
 
 
+def relative_task_reference(spec: str, base_directory: Path) -> str:
+    """``file.py:Task`` named in a pipeline file is looked up beside that file first."""
+    module_ref, sep, task_name = spec.rpartition(":")
+    if sep and module_ref.endswith(".py") and not os.path.isabs(module_ref):
+        candidate = base_directory / module_ref
+        if candidate.is_file():
+            return f"{candidate}:{task_name}"
+    return spec
+
+
 def load_task_class(spec: str) -> type[luigi.Task]:
     """``"package.module:Task"`` or ``"path/to/file.py:Task"`` → the Task class."""
     module_ref, sep, task_name = spec.rpartition(":")

@@ -36,8 +36,11 @@ class RecordingWorker(luigi.worker.Worker):
         super()._log_dependency_error(task, tb)
 
     def run(self) -> bool:
+        # Runnable ones only: an external input still missing will not run.
         pending = {
-            task.task_id for task, status, _ in self._add_task_history if status == luigi.scheduler.PENDING
+            task.task_id
+            for task, status, runnable in self._add_task_history
+            if status == luigi.scheduler.PENDING and runnable
         }
         self._observer.scheduled(len(pending))
         return super().run()

@@ -37,6 +37,7 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
     def __init__(
         self, url: str | os.PathLike[str], format: Format | None = None, **storage_options: Any
     ) -> None:
+        self._storage_options = dict(storage_options)
         self.location = resolve(url, storage_options)
         if self.location.url.endswith("/"):
             raise TargetError(f"malformed URL {redact(self.location.url)!r}: a file URL cannot end with '/'")
@@ -44,6 +45,10 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
         luigi.target.FileSystemTarget.__init__(self, self.location.url)
         self.format = format if format is not None else luigi.format.get_default_format()
         self._fs = FsspecFileSystem(self.location)
+
+    def with_format(self, format: Format) -> FileTarget:
+        """The same file, with the same storage options, read and written through ``format``."""
+        return FileTarget(self.location.url, format=format, **self._storage_options)
 
     @property
     def fs(self) -> FsspecFileSystem:

@@ -41,7 +41,7 @@ class CleanSales(SalesStep):
         return ParquetTarget(f"{self.root}/clean/{self.date:%Y-%m-%d}.parquet")
 
     def run(self):
-        with FileTarget(self.input().path, format=luigi.format.Nop).open("r") as handle:
+        with self.input().with_format(luigi.format.Nop).open("r") as handle:
             orders = transforms.read_orders_csv(handle)
         self.output().write(transforms.clean_orders(orders))
 

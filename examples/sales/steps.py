@@ -5,11 +5,10 @@ from __future__ import annotations
 import luigi.format
 
 from examples.sales import transforms
-from targets import FileTarget
 
 
 def clean(inputs, outputs):
-    with FileTarget(inputs["raw"].path, format=luigi.format.Nop).open("r") as handle:
+    with inputs["raw"].with_format(luigi.format.Nop).open("r") as handle:
         orders = transforms.read_orders_csv(handle)
     outputs["orders"].write(transforms.clean_orders(orders))
 

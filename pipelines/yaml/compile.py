@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import luigi
 
 from pipelines.errors import PipelineError
-from pipelines.loading import load_task_class
+from pipelines.loading import load_task_class, relative_task_reference
 from pipelines.task import External, Task
 from pipelines.yaml.execute import call_function, run_command
 from pipelines.yaml.params import luigi_parameter
@@ -36,6 +36,13 @@ class YamlStep(Task):
     compiled: ClassVar[CompiledPipeline]
     version: ClassVar[str | None] = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return restore_step, (
+            str(self.compiled.spec.path.resolve()),
+            self.step_spec.name,
+            dict(self.param_kwargs),
+        )
+
     @property
     def param_values(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.compiled.spec.params}
@@ -52,18 +59,28 @@ class YamlStep(Task):
         if spec.kind == "step":
             return self.clone(self.compiled.step_classes[spec.step])
         if spec.kind == "task":
-            task_class = load_task_class(spec.task)
-            declared = dict(task_class.get_params())
-            # Text from the YAML is read the way the command line would read it (dates, ints, lists).
-            arguments = {
-                key: declared[key].parse(render(value, values)) if isinstance(value, str) else value
-                for key, value in spec.task_params.items()
-            }
-            shared = {
-                name: value for name, value in values.items() if name in declared and name not in arguments
-            }
-            return task_class(**shared, **arguments)
+            return self._python_task(spec)
         return ExternalInput(url=render(spec.url, values), type=spec.type, options=spec.options)
+
+    def _python_task(self, spec: InputSpec) -> luigi.Task:
+        assert spec.task is not None
+        task_class = load_task_class(relative_task_reference(spec.task, self.compiled.spec.path.parent))
+        declared = dict(task_class.get_params())
+        # The task reads every value as its own command line would: dates, ints and lists from text.
+        arguments = {
+            key: declared[key].parse(render(value, self.param_values)) if isinstance(value, str) else value
+            for key, value in spec.task_params.items()
+        }
+        pipeline_parameters = self.compiled.parameters()
+        for name, value in self.param_values.items():
+            if name in declared and name not in arguments:
+                arguments[name] = declared[name].parse(pipeline_parameters[name].serialize(value))
+        task = task_class(**arguments)
+        if spec.output is None and isinstance(task.output(), dict | list | tuple):
+            raise PipelineError(
+                f"{self.where}.inputs.{spec.name}: {spec.task} has several outputs; say which with 'output'"
+            )
+        return task
 
     def output(self) -> dict[str, BaseTarget]:
         return {name: self._target(spec) for name, spec in self.step_spec.outputs.items()}
@@ -161,6 +178,35 @@ class CompiledPipeline:
         return [self.task(step, **values) for step in (steps or self.spec.final_steps())]
 
 
+# One compiled pipeline per file (recompiled when the file changes), so that loading a file twice
+# gives the same task classes, and a pipeline name stands for one file: it names the tasks.
+_compiled: dict[Path, tuple[tuple[int, int], CompiledPipeline]] = {}
+_files_by_name: dict[str, Path] = {}
+
+
 def load_pipeline(path: str | Path) -> CompiledPipeline:
     """Validate and compile the YAML pipeline at ``path``."""
-    return CompiledPipeline(load_pipeline_spec(path))
+    resolved = Path(path).resolve()
+    try:
+        status = resolved.stat()
+        stamp = (status.st_mtime_ns, status.st_size)
+    except OSError:
+        stamp = (0, 0)  # let validation report the missing file
+    cached = _compiled.get(resolved)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    spec = load_pipeline_spec(path)
+    other = _files_by_name.setdefault(spec.name, resolved)
+    if other != resolved:
+        raise PipelineError(
+            f"{path}: pipeline name {spec.name!r} is already used by {other}; task names come from "
+            "pipeline names, so each pipeline needs its own"
+        )
+    compiled = CompiledPipeline(spec)
+    _compiled[resolved] = (stamp, compiled)
+    return compiled
+
+
+def restore_step(path: str, step: str, values: dict[str, Any]) -> YamlStep:
+    """Unpickle a step task (luigi's spawn and forkserver workers receive tasks pickled)."""
+    return load_pipeline(path).task(step, **values)

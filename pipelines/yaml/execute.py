@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import luigi
+
 from pipelines.errors import PipelineError
 from pipelines.yaml.spec import StepSpec
-from pipelines.yaml.templates import resolve_env
+from pipelines.yaml.templates import resolve_env, template_values
 from targets import FileTarget
 from targets.atomic import open_atomic, temporary_name
 
@@ -51,6 +53,8 @@ class _ShellFormatter(string.Formatter):
 
 
 def _local_file(name: str, target: Any, scratch: Path) -> str:
+    if isinstance(target, luigi.LocalTarget):
+        return target.path
     if not isinstance(target, FileTarget):
         raise StepFailed(f"inputs.{name} is a {type(target).__name__}; a shell command can only read files")
     if target.location.is_local:
@@ -98,7 +102,7 @@ def run_command(
                 step.shell,
                 (),
                 {
-                    **params,
+                    **template_values(params),
                     "inputs": types.SimpleNamespace(**input_paths),
                     "outputs": types.SimpleNamespace(**staged),
                 },
@@ -122,6 +126,13 @@ def run_command(
                 detail = (": " + " | ".join(line.strip() for line in tail)) if tail else ""
                 raise StepFailed(f"{where}: command exited with {completed.returncode}{detail}")
             missing = [name for name, path in staged.items() if not os.path.exists(path)]
+            directories = [name for name, path in staged.items() if os.path.isdir(path)]
+            if directories:
+                raise StepFailed(
+                    f"{where}: command wrote a directory at "
+                    + ", ".join(f"{{outputs.{name}}}" for name in directories)
+                    + "; shell outputs are files"
+                )
             if missing:
                 raise StepFailed(
                     f"{where}: command exited 0 but did not write "
@@ -131,5 +142,7 @@ def run_command(
                 _publish(path, outputs[name])
         finally:
             for path in staged.values():
-                if os.path.exists(path) and os.path.isfile(path):
+                if os.path.isdir(path):
+                    shutil.rmtree(path)
+                elif os.path.exists(path):
                     os.remove(path)

@@ -62,15 +62,22 @@ def _convert(node: yaml.Node, path: KeyPath, document: Document) -> Any:
     if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
         document.collections.add(path)
     if isinstance(node, yaml.MappingNode):
+        own_keys = {id(key_node) for key_node, _ in node.value}
+        # Resolve `<<: *defaults` merge keys as safe_load does; merged keys may be overridden.
+        yaml.constructor.SafeConstructor().flatten_mapping(node)
         result: dict[Any, Any] = {}
+        merged: set[str] = set()
         for key_node, value_node in node.value:
             key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else key_node.start_mark.name
             key = key if isinstance(key, str) else str(key)
             child = (*path, key)
-            if key in result:
+            if key in result and key not in merged:
                 document.duplicates.append((child, _position(key_node)))
             else:
                 document.key_positions[child] = _position(key_node)
+            merged.discard(key)
+            if id(key_node) not in own_keys:
+                merged.add(key)
             result[key] = _convert(value_node, child, document)
         return result
     if isinstance(node, yaml.SequenceNode):

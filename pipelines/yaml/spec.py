@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 PARAM_TYPES = ("string", "int", "float", "bool", "date", "list")
+# Attributes the compiled step class defines besides luigi.Task's; a parameter may not shadow them.
+STEP_ATTRIBUTES = frozenset(
+    {
+        "step_spec",
+        "compiled",
+        "version",
+        "param_values",
+        "where",
+        "input_targets_by_name",
+        "priority",
+        "resources",
+        "output_targets",
+        "input_targets",
+        "target",
+    }
+)
+# A value of each type, to try templates and format specs at validation time.
+SAMPLE_VALUES: dict[str, Any] = {
+    "string": "x",
+    "int": 1,
+    "float": 1.5,
+    "bool": True,
+    "date": dt.date(2026, 1, 31),
+    "list": ("a", "b"),
+}
 
 
 @dataclass(frozen=True)

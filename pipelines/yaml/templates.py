@@ -25,8 +25,16 @@ def placeholders(template: str) -> list[str]:
     return names
 
 
+def template_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values as templates show them: a list as ``a,b``."""
+    return {
+        name: ",".join(map(str, value)) if isinstance(value, list | tuple) else value
+        for name, value in values.items()
+    }
+
+
 def render(template: str, values: Mapping[str, Any]) -> str:
-    return _FORMATTER.vformat(template, (), values)
+    return _FORMATTER.vformat(template, (), template_values(values))
 
 
 def env_names(value: Any) -> set[str]:
@@ -56,3 +64,31 @@ def resolve_env(value: Any, where: str) -> Any:
     if isinstance(value, list | tuple):
         return [resolve_env(item, where) for item in value]
     return value
+
+
+def quoted_placeholders(command: str) -> list[str]:
+    """Placeholders written inside shell quotes. Values are quoted for the shell already; quotes
+    around them would join a value's own quotes to the command's and let it escape."""
+    found: list[str] = []
+    quote: str | None = None
+    index = 0
+    while index < len(command):
+        char = command[index]
+        if char == "\\" and quote != "'":
+            index += 2
+            continue
+        if char in "'\"" and quote in (None, char):
+            quote = None if quote else char
+        elif command.startswith(("{{", "}}"), index):
+            index += 2
+            continue
+        elif char == "{":
+            end = command.find("}", index)
+            if end == -1:
+                break
+            if quote is not None:
+                found.append(re.split(r"[:!]", command[index + 1 : end], maxsplit=1)[0])
+            index = end + 1
+            continue
+        index += 1
+    return found

@@ -8,6 +8,7 @@ import inspect
 import json
 import os
 import re
+import types
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,26 @@ import jsonschema
 
 import targets
 from pipelines.errors import PipelineError, TaskLoadError
-from pipelines.loading import load_task_class, make_importable_from
+from pipelines.loading import load_task_class, make_importable_from, relative_task_reference
+from pipelines.task import Task
 from pipelines.yaml import source
 from pipelines.yaml.issues import Issue, PipelineInvalid
-from pipelines.yaml.params import default_problem
-from pipelines.yaml.spec import PARAM_TYPES, InputSpec, OutputSpec, ParamSpec, PipelineSpec, StepSpec
-from pipelines.yaml.templates import ENV_REFERENCE, env_names, placeholders
+from pipelines.yaml.params import default_problem, luigi_parameter
+from pipelines.yaml.spec import (
+    PARAM_TYPES,
+    SAMPLE_VALUES,
+    STEP_ATTRIBUTES,
+    InputSpec,
+    OutputSpec,
+    ParamSpec,
+    PipelineSpec,
+    StepSpec,
+)
+from pipelines.yaml.templates import ENV_REFERENCE, env_names, placeholders, quoted_placeholders, render
 from targets import FileTarget, TargetError
+from targets.registry import type_for_url
 
+RESERVED_NAMES = frozenset(name for name in dir(Task) if not name.startswith("__")) | STEP_ATTRIBUTES
 SCHEMA_PATH = Path(__file__).with_name("pipeline.schema.json")
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -209,6 +222,13 @@ class _Checker:
             problem = default_problem(spec)
             if problem:
                 self.add(("params", name, "default"), problem)
+            if name in RESERVED_NAMES:
+                self.add(
+                    ("params", name),
+                    f"{name!r} is a name luigi or dash-pipeline uses for the step itself; "
+                    "choose another parameter name",
+                    key=True,
+                )
             params[name] = spec
         return params
 
@@ -298,26 +318,44 @@ class _Checker:
                 )
 
     def _check_template(
-        self, where: tuple, template: str, allowed: dict[str, Any], extra: Iterable[str] = ()
-    ) -> None:
+        self, where: tuple, template: str, allowed: dict[str, ParamSpec], extra: Iterable[str] = ()
+    ) -> str | None:
+        """Report problems in ``template``; return it filled in with sample values when it works."""
         if ENV_REFERENCE.search(template):
             self.add(
                 where,
                 "${env:...} is allowed only in 'options' and 'env', where values are never printed; "
                 "use a parameter here",
             )
-            return
+            return None
         try:
             names = placeholders(template)
         except ValueError as exc:
             self.add(where, f"bad template {template!r}: {exc}")
-            return
+            return None
         known = [*allowed, *extra]
+        unknown = False
         for name in names:
             root = re.split(r"[.\[]", name, maxsplit=1)[0]
             if name in known or root in allowed:
                 continue
-            self.add(where, f"template uses {{{name}}}, which is not a parameter{did_you_mean(name, known)}")
+            unknown = True
+            hint = did_you_mean(name, known) or (
+                f" (for the shell variable write ${name} or ${{{{{name}}}}})" if name.isupper() else ""
+            )
+            self.add(where, f"template uses {{{name}}}, which is not a parameter{hint}")
+        if unknown:
+            return None
+        samples: dict[str, Any] = {name: SAMPLE_VALUES[spec.type] for name, spec in allowed.items()}
+        for entry in extra:  # {inputs.NAME} and {outputs.NAME} in shell commands
+            kind, _, item = entry.partition(".")
+            samples.setdefault(kind, types.SimpleNamespace())
+            setattr(samples[kind], item, "/tmp/path")
+        try:
+            return render(template, samples)
+        except (ValueError, KeyError, AttributeError, IndexError, TypeError) as exc:
+            self.add(where, f"template {template!r} cannot be filled in: {type(exc).__name__}: {exc}")
+            return None
 
     def _check_env_values(self, where: tuple, value: Any) -> None:
         if isinstance(value, dict):
@@ -349,13 +387,30 @@ class _Checker:
             value = {"url": value}
         if not isinstance(value, dict) or not isinstance(value.get("url"), str):
             return None
-        self._check_template(
-            (*where, "url") if "type" in value or "options" in value else where, value["url"], params
-        )
+        url_where = (*where, "url") if "type" in value or "options" in value else where
+        sample = self._check_template(url_where, value["url"], params)
         self._check_type((*where, "type"), value.get("type"))
         options = value.get("options") if isinstance(value.get("options"), dict) else {}
         self._check_env_values((*where, "options"), options)
+        self._check_target(url_where, value["url"], sample, value.get("type"), options)
         return OutputSpec(name, value["url"], value.get("type"), options)
+
+    def _check_target(
+        self, where: tuple, template: str, sample_url: str | None, type_name: Any, options: dict
+    ) -> None:
+        """Build the target once from a sample URL, so a malformed URL or unfit options show now."""
+        if sample_url is None or env_names(options):
+            return
+        try:
+            target_class = targets.target_class(str(type_name) if type_name else type_for_url(sample_url))
+        except TargetError:
+            return  # reported as an unknown type
+        try:
+            target_class(sample_url, **options)
+        except TargetError as exc:
+            self.add(where, str(exc).replace(repr(sample_url), repr(template)))
+        except TypeError as exc:
+            self.add(where, f"options do not fit a {target_class.__name__}: {exc}")
 
     def _input(self, where: tuple, name: str, value: Any, params: dict) -> InputSpec | None:
         if isinstance(value, str):
@@ -363,7 +418,7 @@ class _Checker:
             if reference and "/" not in value:
                 return InputSpec(name, step=reference.group(1), output=reference.group(2))
             if "/" in value or "://" in value or value.startswith("."):
-                self._check_template(where, value, params)
+                self._check_target(where, value, self._check_template(where, value, params), None, {})
                 return InputSpec(name, url=value)
             self.add(where, f"{value!r} is neither STEP.OUTPUT nor a URL (write ./{value} for a local file)")
             return None
@@ -386,10 +441,11 @@ class _Checker:
             if key not in allowed_keys[kinds[0]]:
                 self.add((*where, key), f"{key!r} does not go with {kinds[0]!r}", key=True)
         if kinds[0] == "url" and isinstance(value["url"], str):
-            self._check_template((*where, "url"), value["url"], params)
+            sample = self._check_template((*where, "url"), value["url"], params)
             self._check_type((*where, "type"), value.get("type"))
             options = value.get("options") if isinstance(value.get("options"), dict) else {}
             self._check_env_values((*where, "options"), options)
+            self._check_target((*where, "url"), value["url"], sample, value.get("type"), options)
             return InputSpec(name, url=value["url"], type=value.get("type"), options=options)
         if kinds[0] == "from" and isinstance(value["from"], str):
             reference = _REFERENCE.match(value["from"])
@@ -406,24 +462,39 @@ class _Checker:
     def _check_python_task(self, where: tuple, reference: str, task_params: dict, params: dict) -> None:
         make_importable_from(self.path)
         try:
-            task_class = load_task_class(reference)
+            task_class = load_task_class(relative_task_reference(reference, self.path.parent))
         except TaskLoadError as exc:
             self.add((*where, "task"), str(exc))
             return
+        family = task_class.get_task_family()
         declared = dict(task_class.get_params())
         for key, value in task_params.items():
             if key not in declared:
                 self.add(
                     (*where, "params", key),
-                    f"{task_class.get_task_family()} has no parameter {key!r}" + did_you_mean(key, declared),
+                    f"{family} has no parameter {key!r}" + did_you_mean(key, declared),
                     key=True,
                 )
             elif isinstance(value, str):
-                self._check_template((*where, "params", key), value, params)
-        family = task_class.get_task_family()
+                sample = self._check_template((*where, "params", key), value, params)
+                self._check_parses((*where, "params", key), declared[key], sample, f"{family}.{key}")
         for key, parameter in declared.items():
-            if key not in task_params and key not in params and not parameter.has_task_value(family, key):
+            if key in task_params:
+                continue
+            if key in params:  # shared with the pipeline: passed through, read as the task reads text
+                shared = luigi_parameter(params[key]).serialize(SAMPLE_VALUES[params[key].type])
+                self._check_parses(("params", key), parameter, shared, f"{family}.{key}")
+            elif not parameter.has_task_value(family, key):
                 self.add((*where, "params"), f"{family} needs parameter {key!r}")
+
+    def _check_parses(self, where: tuple, parameter: Any, text: str | None, name: str) -> None:
+        if text is None:
+            return
+        try:
+            parameter.parse(text)
+        except Exception as exc:
+            kind = type(parameter).__name__.removesuffix("Parameter").lower() or "text"
+            self.add(where, f"{name} is a {kind} parameter: a value like {text!r} does not fit ({exc})")
 
     def _check_shell(self, where: tuple, command: str, params: dict, inputs: dict, outputs: dict) -> None:
         extra = [f"inputs.{name}" for name in inputs] + [f"outputs.{name}" for name in outputs]
@@ -432,6 +503,12 @@ class _Checker:
         except ValueError as exc:
             self.add(where, f"bad template: {exc}")
             return
+        for name in quoted_placeholders(command):
+            self.add(
+                where,
+                f"{{{name}}} is inside quotes: values are quoted for the shell already, "
+                "so remove the quotes around it",
+            )
         reported = []
         for name in names:
             if name.startswith(("inputs.", "outputs.")) and name not in extra:

@@ -223,3 +223,21 @@ def test_live_progress_line_on_a_terminal(tmp_path: Path) -> None:
     assert "4/4 done, 0 running, 0 failed" in screen
     plain = sales(tmp_path / "again", "--date", "2026-11-24")  # not a terminal: no progress line
     assert "done," not in plain.output
+
+
+def test_json_mode_prints_a_document_even_for_errors_and_keeps_task_prints_off_stdout(tmp_path: Path) -> None:
+    missing = run_cli("run", "no-such-pipeline.yaml", "--json", cwd=tmp_path)
+    assert missing.exit_code == ExitCode.INVALID_PIPELINE
+    assert json.loads(missing.stdout) == {
+        "error": "no such pipeline file: no-such-pipeline.yaml",
+        "exit_code": 4,
+    }
+    (tmp_path / "chatty.py").write_text(
+        "import luigi\n\nclass Chatty(luigi.Task):\n"
+        "    def output(self):\n        return luigi.LocalTarget('chatty.txt')\n"
+        "    def run(self):\n        print('hello from the task')\n        self.output().open('w').close()\n"
+    )
+    chatty = run_cli("run", "chatty.py:Chatty", "--json", cwd=tmp_path)
+    assert chatty.exit_code == ExitCode.OK
+    assert json.loads(chatty.stdout)["summary"]["ran"] == 1
+    assert "hello from the task" in chatty.stderr

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pickle
 import shutil
 from pathlib import Path
 
 import luigi
 import pytest
 
-from pipelines import ExitCode
+from pipelines import ExitCode, PipelineError
 from pipelines.yaml.compile import load_pipeline
 from tests.conftest import Backend, make_backend, s3_backend
 from tests.helpers import REPO, run_cli
@@ -220,3 +221,75 @@ def test_env_references_are_resolved_at_run_time_and_never_printed(s3_server: Se
         assert secret not in result.output and s3_server.url not in result.output
     with backend.target("envy", "note.txt").open("r") as handle:
         assert handle.read() == "written\n"
+
+
+def test_two_files_cannot_share_a_pipeline_name(tmp_path: Path) -> None:
+    text = "pipeline: twin\nsteps:\n  a:\n    shell: 'echo > {outputs.o}'\n    outputs: {o: out/a}\n"
+    first, second = write(tmp_path / "eu" / "p.yaml", text), write(tmp_path / "us" / "p.yaml", text)
+    load_pipeline(first)
+    with pytest.raises(PipelineError, match=r"pipeline name 'twin' is already used by .*eu/p\.yaml"):
+        load_pipeline(second)
+    assert load_pipeline(first) is load_pipeline(first)  # the same file compiles once
+
+
+def test_step_tasks_survive_pickling_for_spawned_workers() -> None:
+    task = load_pipeline(SALES_YAML).task("report", date=dt.date(2026, 11, 24), root="somewhere")
+    copy = pickle.loads(pickle.dumps(task))
+    assert copy.task_id == task.task_id and copy.root == "somewhere"
+
+
+def test_merge_keys_lists_in_urls_and_luigi_local_targets_in_shell_steps(tmp_path: Path) -> None:
+    write(
+        tmp_path / "pytasks.py",
+        (
+            "import luigi\n\n"
+            "class Seed(luigi.Task):\n"
+            "    root = luigi.Parameter()\n"
+            "    def output(self):\n        return luigi.LocalTarget(f'{self.root}/seed.txt')\n"
+            "    def run(self):\n"
+            "        with self.output().open('w') as f:\n            f.write('one two three')\n"
+        ),
+    )
+    pipeline = write(
+        tmp_path / "merged.yaml",
+        (
+            "pipeline: merged\n"
+            "x-defaults: &defaults\n  retries: 1\n  retry_delay: 0\n"
+            "params:\n  root: {type: string}\n  stores: {type: list, default: [ams, ber]}\n"
+            "steps:\n"
+            "  count:\n"
+            "    <<: *defaults\n"
+            "    shell: 'wc -w < {inputs.seed} | tr -d \" \" > {outputs.n}'\n"
+            "    inputs: {seed: {task: 'pytasks.py:Seed'}}\n"
+            "    outputs: {n: '{root}/count-{stores}.txt'}\n"
+        ),
+    )
+    result = run_cli(
+        "run", str(pipeline), "--root", str(tmp_path / "out"), cwd=REPO
+    )  # not the YAML's directory
+    assert result.exit_code == ExitCode.OK, result.output
+    assert (tmp_path / "out" / "count-ams,ber.txt").read_text().strip() == "3"
+
+
+def test_python_input_with_several_outputs_must_name_one(tmp_path: Path) -> None:
+    write(
+        tmp_path / "pytasks.py",
+        (
+            "import luigi\n\n"
+            "class Pair(luigi.Task):\n"
+            "    def output(self):\n"
+            "        return {'left': luigi.LocalTarget('l.txt'), 'right': luigi.LocalTarget('r.txt')}\n"
+        ),
+    )
+    pipeline = write(
+        tmp_path / "pair.yaml",
+        (
+            "pipeline: pair\nsteps:\n"
+            "  use:\n    shell: 'cat {inputs.both} > {outputs.o}'\n"
+            "    inputs: {both: {task: 'pytasks:Pair'}}\n    outputs: {o: out.txt}\n"
+        ),
+    )
+    dry = run_cli("run", str(pipeline), "-n", cwd=tmp_path)
+    assert dry.exit_code == ExitCode.INVALID_PIPELINE
+    assert "pytasks:Pair has several outputs; say which with 'output'" in dry.stderr
+    assert "Traceback" not in dry.output
