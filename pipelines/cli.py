@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import json
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
@@ -45,7 +47,9 @@ def reports_errors(command: F) -> F:
             else:
                 code = ExitCode.TASK_FAILED
             click.echo(f"dashpipe: error: {exc}", err=True)
-            if kwargs.get("json_output"):  # a program reading stdout still gets a document
+            settings = kwargs.get("settings")
+            if kwargs.get("json_output") or getattr(settings, "json_output", False):
+                # A program reading stdout still gets a document.
                 document: dict[str, Any] = {"error": str(exc), "exit_code": int(code)}
                 if isinstance(exc, PipelineInvalid):
                     document["issues"] = [issue.as_dict() for issue in exc.issues]
@@ -55,8 +59,27 @@ def reports_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """The options run and backfill share."""
+
+    workers: int
+    keep_going: bool
+    dry_run: bool
+    json_output: bool
+    scheduler_url: str | None
+    verbose: int
+
+
 def run_options(command: F) -> F:
-    """Options shared by run and backfill."""
+    """Add the options run and backfill share; the command receives them as ``settings``."""
+
+    @functools.wraps(command)
+    def collect(*args: Any, **kwargs: Any) -> Any:
+        names = [field.name for field in dataclasses.fields(RunSettings)]
+        settings = RunSettings(**{name: kwargs.pop(name) for name in names})
+        return command(*args, settings=settings, **kwargs)
+
     options = [
         click.option(
             "-j",
@@ -85,8 +108,8 @@ def run_options(command: F) -> F:
         ),
     ]
     for option in reversed(options):
-        command = option(command)
-    return command
+        collect = option(collect)
+    return collect  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -105,17 +128,10 @@ def main() -> None:
     """
 
 
-def _execute(
-    goals: list[luigi.Task],
-    workers: int,
-    keep_going: bool,
-    dry_run: bool,
-    json_output: bool,
-    scheduler_url: str | None,
-    verbose: int,
-) -> RunReport | None:
-    configure_logging(verbose)
-    if dry_run:
+def _execute(goals: list[luigi.Task], settings: RunSettings) -> RunReport | None:
+    configure_logging(settings.verbose)
+    json_output = settings.json_output
+    if settings.dry_run:
         result = plan(goals)
         click.echo(plan_json(result)) if json_output else print_plan(result)
         sys.exit(ExitCode.MISSING_INPUT if result.missing_inputs else ExitCode.OK)
@@ -125,7 +141,11 @@ def _execute(
     try:
         with quiet_stdout:
             report = run_tasks(
-                goals, workers=workers, observer=observer, keep_going=keep_going, scheduler_url=scheduler_url
+                goals,
+                workers=settings.workers,
+                observer=observer,
+                keep_going=settings.keep_going,
+                scheduler_url=settings.scheduler_url,
             )
     finally:
         if hasattr(observer, "close"):
@@ -133,7 +153,7 @@ def _execute(
     if json_output:
         click.echo(report_json(report))
     else:
-        print_report(report, verbose=verbose)
+        print_report(report, verbose=settings.verbose)
     return report
 
 
@@ -142,16 +162,7 @@ def _execute(
 @run_options
 @click.pass_context
 @reports_errors
-def run(
-    ctx: click.Context,
-    pipeline: str,
-    workers: int,
-    keep_going: bool,
-    dry_run: bool,
-    json_output: bool,
-    scheduler_url: str | None,
-    verbose: int,
-) -> None:
+def run(ctx: click.Context, pipeline: str, settings: RunSettings) -> None:
     """Build PIPELINE's goals and what they need; finished tasks are skipped.
 
     \b
@@ -159,8 +170,9 @@ def run(
 
     PIPELINE is a YAML file (.yaml/.yml) or a Python luigi task as
     MODULE:TASK. For a YAML pipeline, the STEPs named are the goals (default:
-    every final step). Parameters follow as --name value (dashes or underscores), --flag /
-    --no-flag for booleans; write --name=VALUE when a value starts with '-'.
+    every final step). Parameters follow as --name value (dashes or
+    underscores), --flag / --no-flag for booleans; write --name=VALUE when a
+    value starts with '-'.
     Words after a lone -- are all parameters, even one named like an option of
     dashpipe. A Python task's module is a dotted name importable from the
     current directory, or a path to a .py file.
@@ -172,7 +184,7 @@ def run(
       dashpipe run examples/sales/pipeline.py:SalesReport --date 2026-11-24 -j 2
     """
     goals = open_pipeline(pipeline).tasks(ctx.args)
-    report = _execute(goals, workers, keep_going, dry_run, json_output, scheduler_url, verbose)
+    report = _execute(goals, settings)
     sys.exit(report.exit_code if report else ExitCode.OK)
 
 
@@ -192,12 +204,7 @@ def backfill(
     start: dt.datetime,
     end: dt.datetime,
     param: str | None,
-    workers: int,
-    keep_going: bool,
-    dry_run: bool,
-    json_output: bool,
-    scheduler_url: str | None,
-    verbose: int,
+    settings: RunSettings,
 ) -> None:
     """Build PIPELINE for every date from --from to --to as one scheduled graph.
 
@@ -211,8 +218,8 @@ def backfill(
     source = open_pipeline(pipeline)
     name, per_day = backfill_goals(source, ctx.args, start.date(), end.date(), param)
     goals = [task for tasks in per_day.values() for task in tasks]
-    report = _execute(goals, workers, keep_going, dry_run, json_output, scheduler_url, verbose)
-    if report and not json_output:
+    report = _execute(goals, settings)
+    if report and not settings.json_output:
         outcome = {task.task.task_id: task.outcome for task in report.tasks}
         built_before = sum(
             all(outcome.get(t.task_id) is Outcome.UP_TO_DATE for t in tasks) for tasks in per_day.values()
