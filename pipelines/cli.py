@@ -25,7 +25,10 @@ from pipelines.outcome import ExitCode, Outcome, RunReport
 from pipelines.report import display, plan_json, print_plan, print_report, report_json
 from pipelines.runner import SchedulerError, configure_logging, run_tasks
 from pipelines.sources import YamlSource, open_pipeline
+from pipelines.staleness import Policy, State, assess
+from pipelines.status import explain_text, forget_records, mark_fresh, status_json, status_text, verdict_line
 from pipelines.yaml.issues import PipelineInvalid
+from pipelines.yaml.validate import did_you_mean
 from targets.errors import DashPipelineError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,6 +72,36 @@ class RunSettings:
     json_output: bool
     scheduler_url: str | None
     verbose: int
+    existence_only: bool
+    force_all: bool
+    force: tuple[str, ...]
+    rebuild_unrecorded: bool
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(self.force_all, frozenset(self.force), self.rebuild_unrecorded)
+
+
+def staleness_options(command: F) -> F:
+    """How to decide what is stale: shared by run, backfill and status."""
+    options = [
+        click.option("-B", "--force-all", is_flag=True, help="Rebuild everything, like make -B."),
+        click.option(
+            "--force",
+            "force",
+            metavar="STEP",
+            multiple=True,
+            help="Rebuild STEP (a YAML step or task family) and everything downstream. Repeatable.",
+        ),
+        click.option(
+            "--rebuild-unrecorded",
+            is_flag=True,
+            help="Treat outputs without a build record (made by hand, or before dash-pipeline) as stale.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def run_options(command: F) -> F:
@@ -106,10 +139,15 @@ def run_options(command: F) -> F:
         click.option(
             "-v", "--verbose", count=True, help="Show luigi's log (-v) or debug log (-vv), and tracebacks."
         ),
+        click.option(
+            "--existence-only",
+            is_flag=True,
+            help="Plain luigi: a task is done when its outputs exist; nothing is checked for staleness.",
+        ),
     ]
     for option in reversed(options):
         collect = option(collect)
-    return collect  # type: ignore[return-value]
+    return staleness_options(collect)  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -131,10 +169,16 @@ def main() -> None:
 def _execute(goals: list[luigi.Task], settings: RunSettings) -> RunReport | None:
     configure_logging(settings.verbose)
     json_output = settings.json_output
+    assessment = None if settings.existence_only else assess(goals, settings.policy)
     if settings.dry_run:
-        result = plan(goals)
-        click.echo(plan_json(result)) if json_output else print_plan(result)
+        result = assessment.plan() if assessment else plan(goals)
+        reasons = {task_id: v.reason for task_id, v in assessment.verdicts.items()} if assessment else {}
+        click.echo(plan_json(result, reasons)) if json_output else print_plan(result, reasons)
         sys.exit(ExitCode.MISSING_INPUT if result.missing_inputs else ExitCode.OK)
+    if assessment and not json_output:
+        for verdict in assessment.verdicts.values():
+            if verdict.rebuilds and verdict.state is not State.MISSING:
+                click.echo(verdict_line(verdict))
     observer = display(json_output)
     # With --json, stdout carries one document: whatever tasks print goes to stderr.
     quiet_stdout = contextlib.redirect_stdout(sys.stderr) if json_output else contextlib.nullcontext()
@@ -146,6 +190,7 @@ def _execute(goals: list[luigi.Task], settings: RunSettings) -> RunReport | None
                 observer=observer,
                 keep_going=settings.keep_going,
                 scheduler_url=settings.scheduler_url,
+                assessment=assessment,
             )
     finally:
         if hasattr(observer, "close"):
@@ -294,6 +339,88 @@ def dag(ctx: click.Context, pipeline: str, fmt: str) -> None:
       dashpipe dag examples/sales/pipeline.yaml --date 2026-11-24 --format mermaid
     """
     click.echo(render(build_graph(open_pipeline(pipeline).tasks(ctx.args)), fmt))
+
+
+def _assessment_for(pipeline: str, words: list[str], policy: Policy) -> tuple[Any, frozenset[str]]:
+    """Assess the whole pipeline for the parameters given; bare words name steps to select."""
+    source = open_pipeline(pipeline)
+    steps, values = source.parse(words)
+    assessment = assess(source.goals([], values), policy)
+    families = {v.task.get_task_family() for v in assessment.verdicts.values()}
+    known = families | {family.rsplit(".", 1)[-1] for family in families}
+    for step in steps:
+        if step not in known:
+            raise PipelineError(
+                f"{source.name} has no step or task {step!r}{did_you_mean(step, sorted(known))}"
+            )
+    return assessment, frozenset(steps)
+
+
+@main.command(context_settings=PASS_THROUGH, short_help="What is up to date, what is stale, and why.")
+@click.argument("pipeline")
+@click.option("--json", "json_output", is_flag=True, help="Print the result as JSON.")
+@staleness_options
+@click.pass_context
+@reports_errors
+def status(
+    ctx: click.Context,
+    pipeline: str,
+    json_output: bool,
+    force_all: bool,
+    force: tuple[str, ...],
+    rebuild_unrecorded: bool,
+) -> None:
+    """Each task of PIPELINE as up to date, stale, missing or without a record, with one root cause
+    per task that would rebuild and a footer counting the reasons. Nothing runs.
+
+    \b
+    Example:
+      dashpipe status examples/sales/pipeline.yaml --date 2026-11-24
+    """
+    goals = open_pipeline(pipeline).tasks(ctx.args)
+    assessment = assess(goals, Policy(force_all, frozenset(force), rebuild_unrecorded))
+    click.echo(status_json(assessment) if json_output else status_text(assessment))
+
+
+@main.command(context_settings=PASS_THROUGH, short_help="The whole reasoning for one step.")
+@click.argument("pipeline")
+@click.argument("step")
+@click.pass_context
+@reports_errors
+def explain(ctx: click.Context, pipeline: str, step: str) -> None:
+    """Why STEP of PIPELINE would or would not rebuild: its record, every difference, what it needs."""
+    assessment, _ = _assessment_for(pipeline, [step, *ctx.args], Policy())
+    matches = [
+        v
+        for v in assessment.verdicts.values()
+        if step in (v.task.get_task_family(), v.task.get_task_family().rsplit(".", 1)[-1])
+    ]
+    click.echo("\n\n".join(explain_text(assessment, verdict) for verdict in matches))
+
+
+@main.command("mark-fresh", context_settings=PASS_THROUGH, short_help="Record current outputs as up to date.")
+@click.argument("pipeline")
+@click.pass_context
+@reports_errors
+def mark_fresh_(ctx: click.Context, pipeline: str) -> None:
+    """Record the outputs of PIPELINE's steps (or of the STEPs named) as up to date, without running,
+    like snakemake --touch or dvc commit."""
+    assessment, steps = _assessment_for(pipeline, ctx.args, Policy())
+    recorded, skipped = mark_fresh(assessment, steps)
+    for line in skipped:
+        click.echo(f"skipped {line}", err=True)
+    click.echo(f"recorded {recorded} task{'s' if recorded != 1 else ''} as up to date")
+
+
+@main.command(context_settings=PASS_THROUGH, short_help="Drop build records.")
+@click.argument("pipeline")
+@click.pass_context
+@reports_errors
+def forget(ctx: click.Context, pipeline: str) -> None:
+    """Drop the build records of PIPELINE's steps (or of the STEPs named); outputs stay."""
+    assessment, steps = _assessment_for(pipeline, ctx.args, Policy())
+    dropped = forget_records(assessment, steps)
+    click.echo(f"forgot {dropped} build record{'s' if dropped != 1 else ''}")
 
 
 def entry() -> None:

@@ -11,7 +11,7 @@ from luigi.task import flatten
 
 from pipelines.describe import describe
 from pipelines.errors import PipelineError
-from targets.errors import DashPipelineError
+from targets.errors import DashPipelineError, IncompleteOutputError, StorageError, TargetError
 
 T = TypeVar("T")
 
@@ -29,6 +29,8 @@ def guarded(task: luigi.Task, method: str, call: Callable[[], T]) -> T:
     """Call user code of ``task``; its failure becomes one line naming the task and the method."""
     try:
         return call()
+    except (TargetError, StorageError, IncompleteOutputError) as exc:
+        raise type(exc)(f"{describe(task)}: {exc}") from exc
     except DashPipelineError:
         raise
     except Exception as exc:

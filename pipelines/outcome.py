@@ -51,6 +51,7 @@ class RunReport:
     tasks: list[TaskReport]
     exit_code: ExitCode
     details: dict[str, str] = field(default_factory=dict)  # task_id -> full traceback
+    warnings: list[str] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for report in self.tasks if report.outcome is outcome)

@@ -124,11 +124,13 @@ def report_json(report: RunReport) -> str:
     )
 
 
-def print_plan(plan: Plan) -> None:
+def print_plan(plan: Plan, reasons: dict[str, str] | None = None) -> None:
+    reasons = reasons or {}
     if plan.to_run:
         click.echo(f"would run, in order ({len(plan.to_run)}):")
         for task in plan.to_run:
-            click.echo(f"  {describe(task)}")
+            why = reasons.get(task.task_id)
+            click.echo(f"  {describe(task)}" + (f"  — {why}" if why else ""))
     for task in plan.missing_inputs:
         click.echo(
             task_line(TaskReport(task, Outcome.MISSING_INPUT, "not found: " + ", ".join(outputs_of(task)))),
@@ -140,10 +142,13 @@ def print_plan(plan: Plan) -> None:
         click.echo("nothing to do: everything is up to date")
 
 
-def plan_json(plan: Plan) -> str:
+def plan_json(plan: Plan, reasons: dict[str, str] | None = None) -> str:
+    reasons = reasons or {}
     return json.dumps(
         {
-            "would_run": [task_json(task) for task in plan.to_run],
+            "would_run": [
+                {**task_json(task), "reason": reasons.get(task.task_id) or None} for task in plan.to_run
+            ],
             "missing_inputs": [
                 {**task_json(task), "outputs": outputs_of(task)} for task in plan.missing_inputs
             ],

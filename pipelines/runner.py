@@ -14,7 +14,8 @@ from luigi.task import flatten
 from pipelines.describe import describe
 from pipelines.error_text import error_line
 from pipelines.outcome import ExitCode, Outcome, RunObserver, RunReport, TaskReport
-from pipelines.worker import WorkerFactory
+from pipelines.staleness import Assessment
+from pipelines.worker import CUT_OFF_NOTE, WorkerFactory, WorkerOptions
 from targets.errors import DashPipelineError
 
 LUIGI_LOGGERS = ("luigi", "luigi-interface", "luigi.scheduler", "luigi.server")
@@ -79,14 +80,18 @@ def run_tasks(
     observer: RunObserver | None = None,
     keep_going: bool = False,
     scheduler_url: str | None = None,
+    assessment: Assessment | None = None,
 ) -> RunReport:
     """Build ``tasks`` and their dependencies; never raises for a task's failure.
 
-    Like make, the first failure stops new tasks from starting (running ones
-    finish) unless ``keep_going``. ``scheduler_url`` names a central luigid;
+    With an ``assessment`` (see :func:`pipelines.staleness.assess`) stale tasks
+    rebuild; without one, luigi's rule applies: a task is done when its outputs
+    exist. Like make, the first failure stops new tasks from starting (running
+    ones finish) unless ``keep_going``. ``scheduler_url`` names a central luigid;
     by default luigi's embedded scheduler is used.
     """
-    factory = WorkerFactory(observer or RunObserver(), keep_going)
+    options = WorkerOptions(observer or RunObserver(), keep_going, assessment)
+    factory = WorkerFactory(options)
     scheduler = {"scheduler_url": scheduler_url} if scheduler_url else {"local_scheduler": True}
     try:
         result = luigi.build(
@@ -103,7 +108,9 @@ def run_tasks(
         for task in sorted(groups.get(group, ()), key=describe):
             seen.add(task.task_id)
             error = worker.errors.get(task.task_id)
-            if outcome is Outcome.MISSING_INPUT:
+            if task.task_id in worker.cut_off:
+                outcome, error = Outcome.UP_TO_DATE, CUT_OFF_NOTE
+            elif outcome is Outcome.MISSING_INPUT:
                 error = _missing_inputs(task)
             elif error:
                 error = error_line(error)
@@ -116,4 +123,4 @@ def run_tasks(
             reason = next((text for group, text in _NOT_RUN_REASONS if task in groups.get(group, ())), None)
             reports.append(TaskReport(task, Outcome.NOT_RUN, error=reason or stopped or "not run"))
     exit_code = _EXIT_CODES.get(result.status, ExitCode.TASK_FAILED)
-    return RunReport(reports, exit_code, details=dict(worker.errors))
+    return RunReport(reports, exit_code, details=dict(worker.errors), warnings=options.record_warnings)

@@ -1,8 +1,10 @@
-"""A luigi worker that remembers, per task, the error text and run time for the report."""
+"""A luigi worker that rebuilds what is stale, records what it built, and reports as it goes."""
 
 from __future__ import annotations
 
+import logging
 import time
+from dataclasses import dataclass, field
 
 import luigi
 import luigi.configuration
@@ -11,21 +13,50 @@ import luigi.scheduler
 import luigi.worker
 
 from pipelines.error_text import decode_explanation, error_line
+from pipelines.graph import is_external
 from pipelines.outcome import Outcome, RunObserver, TaskReport
+from pipelines.records import make_record, write_record
+from pipelines.staleness import Assessment, Policy, State, assess_task
+from targets.errors import DashPipelineError
+
+logger = logging.getLogger("dashpipe")
+CUT_OFF_NOTE = "inputs unchanged after the upstream rebuild (early cutoff)"
+
+
+@dataclass
+class WorkerOptions:
+    observer: RunObserver
+    keep_going: bool = False
+    assessment: Assessment | None = None  # None: luigi's existence-only check
+    record_warnings: list[str] = field(default_factory=list)
 
 
 class RecordingWorker(luigi.worker.Worker):
-    """A luigi worker that keeps each task's error text and run time, tells an observer as tasks
-    start and finish, and, like make, stops starting tasks after the first failure unless
-    ``keep_going``."""
+    """A luigi worker that:
 
-    def __init__(self, *args, observer: RunObserver, keep_going: bool, **kwargs) -> None:
+    - treats tasks the assessment found stale as incomplete, so luigi rebuilds them;
+    - skips a task scheduled only because upstream rebuilt when its inputs came out
+      unchanged (early cutoff);
+    - writes each built task's record once its outputs are committed;
+    - keeps each task's error text and run time, and tells an observer as tasks start and finish;
+    - like make, stops starting tasks after the first failure unless ``keep_going``.
+    """
+
+    def __init__(self, *args, options: WorkerOptions, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.options = options
         self.errors: dict[str, str] = {}
-        self.started: dict[str, float] = {}
+        self.started: dict[str, tuple[float, float]] = {}  # monotonic, wall clock
         self.seconds: dict[str, float] = {}
-        self._observer = observer
-        self._keep_going = keep_going
+        self.cut_off: set[str] = set()
+        assessment = options.assessment
+        self._rebuild = assessment.rebuild_ids() if assessment else set()
+        self._only_upstream = assessment.only_upstream_ids() if assessment else set()
+
+    def _add(self, task, is_complete):
+        if is_complete is True and task.task_id in self._rebuild:
+            is_complete = False
+        return super()._add(task, is_complete)
 
     def _log_complete_error(self, task, tb):
         self.errors[task.task_id] = "complete() failed:\n" + tb
@@ -42,42 +73,72 @@ class RecordingWorker(luigi.worker.Worker):
             for task, status, runnable in self._add_task_history
             if status == luigi.scheduler.PENDING and runnable
         }
-        self._observer.scheduled(len(pending))
+        self.options.observer.scheduled(len(pending))
         return super().run()
 
     def _run_task(self, task_id):
-        self.started[task_id] = time.monotonic()
+        self.started[task_id] = (time.monotonic(), time.time())
         task = self._scheduled_tasks.get(task_id)
         if task is not None:
-            self._observer.started(task)
+            if task_id in self._only_upstream and self._unchanged_after_upstream(task):
+                self.cut_off.add(task_id)
+                task.run = _already_current  # luigi still sees it finish and checks its outputs
+            self.options.observer.started(task)
         return super()._run_task(task_id)
+
+    def _unchanged_after_upstream(self, task: luigi.Task) -> bool:
+        assert self.options.assessment is not None
+        record = self.options.assessment.verdicts[task.task_id].record
+        if record is None:
+            return False
+        try:
+            return assess_task(task, record, Policy()).state is State.UP_TO_DATE
+        except DashPipelineError:
+            return False
 
     def _add_task(self, *args, **kwargs):
         task_id, status = kwargs["task_id"], kwargs["status"]
         if task_id in self.started and status in (luigi.scheduler.DONE, luigi.scheduler.FAILED):
-            self.seconds[task_id] = time.monotonic() - self.started.pop(task_id)
+            started, started_wall = self.started.pop(task_id)
+            self.seconds[task_id] = time.monotonic() - started
             failed = status == luigi.scheduler.FAILED
+            task = self._scheduled_tasks.get(task_id)
             if failed:
                 self.errors[task_id] = decode_explanation(kwargs.get("expl"))
-                if not self._keep_going:
+                if not self.options.keep_going:
                     self._start_phasing_out()
-            task = self._scheduled_tasks.get(task_id)
+            elif task is not None and task_id not in self.cut_off and not is_external(task):
+                self._record(task, started_wall)
             if task is not None:
-                self._observer.finished(
-                    TaskReport(
-                        task,
-                        Outcome.FAILED if failed else Outcome.RAN,
-                        error_line(self.errors[task_id]) if failed else None,
-                        self.seconds[task_id],
-                    )
+                outcome = (
+                    Outcome.FAILED
+                    if failed
+                    else (Outcome.UP_TO_DATE if task_id in self.cut_off else Outcome.RAN)
                 )
+                note = (
+                    error_line(self.errors[task_id])
+                    if failed
+                    else (CUT_OFF_NOTE if task_id in self.cut_off else None)
+                )
+                self.options.observer.finished(TaskReport(task, outcome, note, self.seconds[task_id]))
         return super()._add_task(*args, **kwargs)
+
+    def _record(self, task: luigi.Task, started_wall: float) -> None:
+        # The record is the commit point of a build: it is written only now that luigi
+        # has seen the task succeed and its outputs exist.
+        try:
+            write_record(task, make_record(task, started_wall, time.time()))
+        except (DashPipelineError, OSError) as exc:
+            self.options.record_warnings.append(f"{task.task_id}: build record not written: {exc}")
+
+
+def _already_current() -> None:
+    """Stands in for run() of a task whose inputs came out of an upstream rebuild unchanged."""
 
 
 class WorkerFactory(luigi.interface._WorkerSchedulerFactory):
-    def __init__(self, observer: RunObserver, keep_going: bool) -> None:
-        self.observer = observer
-        self.keep_going = keep_going
+    def __init__(self, options: WorkerOptions) -> None:
+        self.options = options
         self.worker: RecordingWorker | None = None
 
     def create_worker(self, scheduler, worker_processes, assistant=False):
@@ -88,8 +149,7 @@ class WorkerFactory(luigi.interface._WorkerSchedulerFactory):
             scheduler=scheduler,
             worker_processes=worker_processes,
             assistant=assistant,
-            observer=self.observer,
-            keep_going=self.keep_going,
+            options=self.options,
             check_complete_on_run=verify,
         )
         return self.worker

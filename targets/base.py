@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import luigi
 
+from targets.fingerprint import Fingerprint
 from targets.storage import redact
 
 
@@ -39,6 +40,23 @@ class BaseTarget(luigi.Target):
 
     def remove(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} cannot remove {self.display_url}")
+
+    def fingerprint(self) -> Fingerprint | None:
+        """What identifies the current version, stored in build records (see targets.fingerprint).
+
+        ``None`` when the output is missing or the target cannot tell versions
+        apart; staleness checks then fall back to existence.
+        """
+        return None
+
+    def matches(self, recorded: Fingerprint | None, listed: Any = None) -> bool | None:
+        """Whether the current version is the one ``recorded``; ``None`` when this target cannot tell.
+
+        ``listed`` is what a bulk listing already learnt about this target, so
+        that checking many targets costs one listing, not one request each.
+        """
+        current = self.fingerprint()
+        return None if current is None else current == recorded
 
     def __str__(self) -> str:
         return self.display_url

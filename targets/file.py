@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import stat as stat_module
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -17,6 +18,14 @@ from targets.atomic import open_atomic, temporary_name
 from targets.base import BaseTarget
 from targets.errors import TargetError
 from targets.filesystem import FsspecFileSystem
+from targets.fingerprint import (
+    MISSING,
+    Fingerprint,
+    local_fingerprint,
+    remote_fingerprint,
+    same_content,
+    sha256_of_file,
+)
 from targets.storage import redact, resolve, storage_errors
 
 
@@ -59,6 +68,45 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
 
     def remove(self) -> None:
         self._fs.remove(self.path)
+
+    def fingerprint(self, with_hash: bool = True) -> Fingerprint | None:
+        """The current version's identity (see :mod:`targets.fingerprint`); ``None`` if missing.
+
+        Local files include a SHA-256 of their bytes unless ``with_hash`` is false,
+        so a later change of mtime alone can be told from a change of content.
+        """
+        return self._fingerprint(None, with_hash)
+
+    def _fingerprint(self, listed: Any, with_hash: bool) -> Fingerprint | None:
+        location = self.location
+        if listed is MISSING:
+            return None
+        if location.is_local:
+            try:
+                stat = listed if isinstance(listed, os.stat_result) else os.stat(location.path)
+            except FileNotFoundError:
+                return None
+            if stat_module.S_ISDIR(stat.st_mode):
+                return None  # a directory: existence only
+            return local_fingerprint(location.path, stat, with_hash=with_hash)
+        info = listed if isinstance(listed, dict) else None
+        if info is None:
+            with storage_errors(self.url, "check"):
+                location.fs.invalidate_cache(location.path)
+                try:
+                    info = location.fs.info(location.path)
+                except FileNotFoundError:
+                    return None
+        if info.get("type") == "directory":
+            return None
+        return remote_fingerprint(location.protocol, info, lambda: location.fs.cat_file(location.path))
+
+    def matches(self, recorded: Fingerprint | None, listed: Any = None) -> bool | None:
+        current = self._fingerprint(listed, with_hash=False)
+        if current is None:
+            return None if self.exists() else False
+        location = self.location
+        return same_content(recorded, current, lambda: sha256_of_file(location.path))
 
     def makedirs(self) -> None:
         """Create the parent directory (a no-op on object stores), like ``luigi.LocalTarget``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import posixpath
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 
 from targets.errors import IncompleteOutputError, TargetError
 from targets.file import FileTarget
+from targets.fingerprint import Fingerprint, same_content, sha256_of_file
 from targets.storage import storage_errors
 
 MARKER_NAME = "_SUCCESS"
@@ -169,6 +171,43 @@ class ParquetTarget(FileTarget):
                 partition_base_dir=path,
             )
             return dataset.to_table(columns=columns or schema.names, filter=filter)
+
+    def _fingerprint(self, listed: Any, with_hash: bool) -> Fingerprint | None:
+        """A dataset's version: its marker, and a digest of its files' contents by partition.
+
+        File names carry a random part, so identical data rewritten gives the
+        same ``content`` digest but a new marker.
+        """
+        if self._marker is None:
+            return super()._fingerprint(listed, with_hash)
+        marker = self._marker.fingerprint()
+        if marker is None:
+            return None
+        entries = []
+        for entry in self.manifest()["files"]:
+            part = FileTarget(
+                posixpath.join(self.path, entry["path"]), format=luigi.format.Nop, **self._storage_options
+            ).fingerprint()
+            identity = part and (
+                part.get("sha256") or part.get("etag") or part.get("md5") or part.get("crc32c")
+            )
+            entries.append([posixpath.dirname(entry["path"]), entry["size"], identity])
+        digest = hashlib.sha256(json.dumps(sorted(entries)).encode()).hexdigest()
+        return {"kind": "dataset", "marker": marker, "content": digest}
+
+    def matches(self, recorded: Fingerprint | None, listed: Any = None) -> bool | None:
+        if self._marker is None:
+            return super().matches(recorded, listed)
+        if not recorded or recorded.get("kind") != "dataset":
+            return False
+        marker = self._marker.fingerprint(with_hash=False)
+        if marker is None:
+            return False
+        marker_path = self._marker.location.path
+        if same_content(recorded.get("marker"), marker, lambda: sha256_of_file(marker_path)):
+            return True
+        current = self._fingerprint(None, with_hash=True)
+        return current is not None and current["content"] == recorded.get("content")
 
     def remove(self) -> None:
         if self._marker is None:

@@ -1,0 +1,184 @@
+"""Build records: what a task was built from, written after its outputs are committed.
+
+A record lives beside the task's first file output, in a hidden ``.dashpipe``
+directory (``reports/.dashpipe/2026-11-24.md.json``), so every machine that
+sees the outputs sees the records, and one listing of a directory finds them
+all. Tasks without file outputs, or every task when ``[dashpipe] records`` is
+set in luigi.cfg, keep records under that URL instead.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import posixpath
+import re
+import socket
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import luigi
+import luigi.configuration
+import luigi.format
+from luigi.task import flatten
+
+from pipelines.graph import guarded, is_external
+from targets import BaseTarget, FileTarget
+from targets.storage import storage_errors
+
+RECORD_DIRECTORY = ".dashpipe"
+DEFAULT_CENTRAL_STORE = ".dashpipe/records"
+FORMAT = 1
+
+
+@dataclass
+class BuildRecord:
+    task_id: str
+    family: str
+    params: dict[str, str]
+    version: str | None
+    inputs: dict[str, Any]  # URL -> fingerprint (None: existence only)
+    outputs: dict[str, Any]
+    started: float
+    finished: float
+    host: str = ""
+    user: str = ""
+    format: int = FORMAT
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return self.finished - self.started
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> BuildRecord | None:
+        try:
+            data = json.loads(text)
+            if data.get("format") != FORMAT:
+                return None
+            return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+        except (ValueError, TypeError, AttributeError):
+            return None  # unreadable: treated as no record
+
+
+def public_params(task: luigi.Task) -> dict[str, str]:
+    """The parameters that name the task, as text; private and hidden ones are never recorded."""
+    return task.to_str_params(only_significant=True, only_public=True)
+
+
+def code_version(task: luigi.Task) -> str | None:
+    version = getattr(task, "version", None)
+    return None if version is None or callable(version) else str(version)
+
+
+def as_file_target(target: luigi.Target) -> FileTarget | None:
+    if isinstance(target, FileTarget):
+        return target
+    if isinstance(target, luigi.LocalTarget):
+        return FileTarget(target.path)
+    return None
+
+
+def _central_store() -> str | None:
+    config = luigi.configuration.get_config()
+    return config.get("dashpipe", "records", None) if config.has_section("dashpipe") else None
+
+
+def record_target(task: luigi.Task) -> FileTarget:
+    central = _central_store()
+    if not central:
+        for output in flatten(task.output()):
+            file_target = as_file_target(output)
+            if file_target is not None:
+                parent, name = posixpath.split(file_target.path.rstrip("/"))
+                url = posixpath.join(parent, RECORD_DIRECTORY, f"{name}.json")
+                return FileTarget(url, format=luigi.format.Nop, **file_target._storage_options)
+    safe_id = re.sub(r"[^A-Za-z0-9_.=-]", "_", task.task_id)
+    return FileTarget(
+        posixpath.join(central or DEFAULT_CENTRAL_STORE, f"{safe_id}.json"), format=luigi.format.Nop
+    )
+
+
+def fingerprints(targets: Iterable[luigi.Target]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for target in targets:
+        fingerprint = target.fingerprint() if isinstance(target, BaseTarget) else None
+        if fingerprint is None and isinstance(target, luigi.LocalTarget):
+            fingerprint = FileTarget(target.path).fingerprint()
+        result[str(target)] = fingerprint
+    return result
+
+
+def input_targets(task: luigi.Task) -> list[luigi.Target]:
+    return [target for target in flatten(task.input()) if isinstance(target, luigi.Target)]
+
+
+def make_record(task: luigi.Task, started: float, finished: float) -> BuildRecord:
+    return BuildRecord(
+        task_id=task.task_id,
+        family=task.get_task_family(),
+        params=public_params(task),
+        version=code_version(task),
+        inputs=fingerprints(input_targets(task)),
+        outputs=fingerprints(flatten(task.output())),
+        started=started,
+        finished=finished,
+        host=socket.gethostname(),
+        user=_user(),
+    )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def write_record(task: luigi.Task, record: BuildRecord) -> None:
+    """Commit ``record`` for ``task``; atomic like any output."""
+    with record_target(task).open("w") as handle:
+        handle.write(record.to_json().encode("utf-8"))
+
+
+def forget(task: luigi.Task) -> bool:
+    target = record_target(task)
+    if target.exists():
+        target.remove()
+        return True
+    return False
+
+
+def read_records(tasks: Iterable[luigi.Task]) -> dict[str, BuildRecord | None]:
+    """The record of each task, with one listing per record directory and reads only of what it found."""
+    by_directory: dict[tuple[int, str], list[tuple[luigi.Task, FileTarget]]] = defaultdict(list)
+    for task in tasks:
+        if is_external(task):
+            continue
+        target = guarded(task, "output()", lambda task=task: record_target(task))
+        by_directory[(id(target.location.fs), posixpath.dirname(target.location.path))].append((task, target))
+    records: dict[str, BuildRecord | None] = {}
+    for (_, directory), entries in by_directory.items():
+        fs = entries[0][1].location.fs
+        with storage_errors(entries[0][1].url, "read build records in"):
+            fs.invalidate_cache(directory)
+            try:
+                present = set(fs.ls(directory, detail=False))
+            except FileNotFoundError:
+                present = set()
+            wanted = [
+                target.location.path
+                for _, target in entries
+                if target.location.path in present or fs._strip_protocol(target.location.path) in present
+            ]
+            contents = fs.cat(wanted, on_error="omit") if wanted else {}
+        for task, target in entries:
+            raw = contents.get(target.location.path)
+            records[task.task_id] = BuildRecord.from_json(raw) if raw is not None else None
+    return records

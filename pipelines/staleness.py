@@ -1,0 +1,197 @@
+"""Which tasks must rebuild, and why: outputs, inputs, parameters and code against build records."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass, field
+
+import luigi
+from luigi.task import flatten
+
+from pipelines.describe import describe
+from pipelines.graph import Graph, Plan, build_graph, guarded, is_external
+from pipelines.records import BuildRecord, code_version, input_targets, public_params, read_records
+from targets import BaseTarget, FileTarget
+from targets.fingerprint import describe_change
+
+
+class State(str, enum.Enum):
+    UP_TO_DATE = "up to date"
+    NO_RECORD = "no record"  # outputs exist but were never recorded: made before adoption, or by hand
+    STALE = "stale"
+    MISSING = "missing"
+    UPSTREAM = "upstream"  # rebuilds only because a task it needs rebuilds
+    FORCED = "forced"
+    INPUT = "input"  # an external input that is present
+    MISSING_INPUT = "missing input"
+
+
+REBUILDS = frozenset({State.STALE, State.MISSING, State.UPSTREAM, State.FORCED})
+
+
+@dataclass
+class Verdict:
+    task: luigi.Task
+    state: State
+    reason: str = ""
+    details: list[str] = field(default_factory=list)
+    record: BuildRecord | None = None
+
+    @property
+    def rebuilds(self) -> bool:
+        return self.state in REBUILDS
+
+
+@dataclass
+class Assessment:
+    verdicts: dict[str, Verdict]  # task_id -> verdict, dependencies first
+    graph: Graph
+
+    def rebuild_ids(self) -> set[str]:
+        return {task_id for task_id, verdict in self.verdicts.items() if verdict.rebuilds}
+
+    def only_upstream_ids(self) -> set[str]:
+        return {task_id for task_id, verdict in self.verdicts.items() if verdict.state is State.UPSTREAM}
+
+    def counts(self) -> Counter[str]:
+        return Counter(verdict.state.value for verdict in self.verdicts.values())
+
+    def plan(self) -> Plan:
+        """What a run would do: rebuild these, in order, unless a missing input blocks them."""
+        blocked: set[str] = set()
+        for task_id, verdict in self.verdicts.items():
+            waits = any(
+                self.verdicts[d].state is State.MISSING_INPUT or d in blocked
+                for d in self.graph.edges[task_id]
+            )
+            if verdict.rebuilds and waits:
+                blocked.add(task_id)
+        needed_inputs = {
+            d
+            for task_id in blocked
+            for d in self.graph.edges[task_id]
+            if self.verdicts[d].state is State.MISSING_INPUT
+        }
+        return Plan(
+            to_run=[v.task for i, v in self.verdicts.items() if v.rebuilds and i not in blocked],
+            missing_inputs=[self.verdicts[i].task for i in self.verdicts if i in needed_inputs],
+            blocked=[v.task for i, v in self.verdicts.items() if i in blocked],
+            up_to_date=[v.task for v in self.verdicts.values() if not v.rebuilds],
+        )
+
+
+@dataclass(frozen=True)
+class Policy:
+    force_all: bool = False
+    force: frozenset[str] = frozenset()  # step or task family names: rebuilt with everything downstream
+    unrecorded_is_stale: bool = False
+
+
+def _named(task: luigi.Task, names: frozenset[str]) -> bool:
+    family = task.get_task_family()
+    return family in names or family.rsplit(".", 1)[-1] in names
+
+
+def _matches(target: luigi.Target, recorded: object) -> bool | None:
+    if isinstance(target, BaseTarget):
+        return target.matches(recorded)  # type: ignore[arg-type]
+    if isinstance(target, luigi.LocalTarget):
+        return FileTarget(target.path).matches(recorded)  # type: ignore[arg-type]
+    return None  # a target that cannot fingerprint: existence decides
+
+
+def _current(target: luigi.Target) -> object:
+    if isinstance(target, FileTarget):
+        return target.fingerprint(with_hash=False)
+    return None
+
+
+def _record_differences(task: luigi.Task, record: BuildRecord) -> list[str]:
+    """Every way the task now differs from its record; the first is the root cause shown."""
+    reasons: list[str] = []
+    params = public_params(task)
+    for name in sorted(set(params) | set(record.params)):
+        before, after = record.params.get(name), params.get(name)
+        if before != after:
+            reasons.append(
+                f"param {name}: {before if before is not None else '(none)'} → "
+                f"{after if after is not None else '(none)'}"
+            )
+    version = code_version(task)
+    if version != record.version:
+        reasons.append(f"code version {record.version} → {version}")
+    for target in guarded(task, "output()", lambda: flatten(task.output())):
+        url = str(target)
+        if url in record.outputs and _matches(target, record.outputs[url]) is False:
+            change = describe_change(record.outputs[url], _current(target))
+            reasons.append(f"output {url} modified outside the pipeline ({change})")
+    inputs = input_targets(task)
+    for target in inputs:
+        url = str(target)
+        if url not in record.inputs:
+            reasons.append(f"new input {url}")
+        elif not target.exists():
+            continue  # an input since removed (archived raw data, say) changes nothing already built
+        elif _matches(target, record.inputs[url]) is False:
+            reasons.append(f"input {url} changed ({describe_change(record.inputs[url], _current(target))})")
+    dropped = set(record.inputs) - {str(target) for target in inputs}
+    reasons.extend(f"input {url} no longer used" for url in sorted(dropped))
+    return reasons
+
+
+def assess_task(task: luigi.Task, record: BuildRecord | None, policy: Policy) -> Verdict:
+    """The verdict on ``task`` alone, not counting what its dependencies will do."""
+    outputs = guarded(task, "output()", lambda: flatten(task.output()))
+    if is_external(task):
+        missing = [str(target) for target in outputs if not target.exists()]
+        return (
+            Verdict(task, State.MISSING_INPUT, "not found: " + ", ".join(missing))
+            if missing
+            else Verdict(task, State.INPUT)
+        )
+    if policy.force_all or _named(task, policy.force):
+        return Verdict(task, State.FORCED, "forced", record=record)
+    missing = [str(target) for target in outputs if not target.exists()]
+    if missing:
+        return Verdict(
+            task,
+            State.MISSING,
+            f"output {missing[0]} missing" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            record=record,
+        )
+    if record is None:
+        if policy.unrecorded_is_stale:
+            return Verdict(task, State.STALE, "no build record (made before adoption, or by hand)")
+        return Verdict(task, State.NO_RECORD, "outputs exist without a build record")
+    differences = _record_differences(task, record)
+    if differences:
+        return Verdict(task, State.STALE, differences[0], differences, record)
+    return Verdict(task, State.UP_TO_DATE, record=record)
+
+
+def assess(goals: list[luigi.Task], policy: Policy = Policy()) -> Assessment:
+    """Decide, for every task the goals need, whether it rebuilds and why. Dependencies come first."""
+    graph = build_graph(goals)
+    records = read_records(graph.order)
+    verdicts: dict[str, Verdict] = {}
+    for task in graph.order:
+        verdict = assess_task(task, records.get(task.task_id), policy)
+        upstream = [verdicts[dependency] for dependency in graph.edges[task.task_id]]
+        forced = next((v for v in upstream if v.state is State.FORCED), None)
+        if forced and verdict.state in (State.UP_TO_DATE, State.NO_RECORD, State.STALE):
+            verdict = Verdict(
+                task,
+                State.FORCED,
+                f"downstream of forced {describe(forced.task)}",
+                verdict.details,
+                verdict.record,
+            )
+        elif verdict.state in (State.UP_TO_DATE, State.NO_RECORD):
+            rebuilding = next((v for v in upstream if v.rebuilds), None)
+            if rebuilding is not None:
+                verdict = Verdict(
+                    task, State.UPSTREAM, f"{describe(rebuilding.task)} rebuilds", record=verdict.record
+                )
+        verdicts[task.task_id] = verdict
+    return Assessment(verdicts, graph)

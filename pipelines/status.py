@@ -1,0 +1,171 @@
+"""``dashpipe status`` and ``explain``: each task's verdict, with one root cause per stale task."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from typing import Any
+
+import click
+
+from pipelines.describe import describe
+from pipelines.graph import outputs_of
+from pipelines.records import BuildRecord, forget, make_record, record_target, write_record
+from pipelines.staleness import REBUILDS, Assessment, State, Verdict
+
+_COLOUR = {
+    State.UP_TO_DATE: "green",
+    State.STALE: "yellow",
+    State.MISSING: "yellow",
+    State.FORCED: "yellow",
+    State.UPSTREAM: "cyan",
+    State.MISSING_INPUT: "red",
+    State.NO_RECORD: None,
+    State.INPUT: None,
+}
+
+
+def verdict_line(verdict: Verdict) -> str:
+    label = click.style(f"{verdict.state.value:>13}", fg=_COLOUR[verdict.state])
+    return f"{label}  {describe(verdict.task)}" + (f": {verdict.reason}" if verdict.reason else "")
+
+
+def status_text(assessment: Assessment) -> str:
+    """Tasks by state; those rebuilt only because of what they need come last; a footer counts reasons."""
+    verdicts = [v for v in assessment.verdicts.values() if v.state is not State.INPUT]
+    direct = [v for v in verdicts if v.state is not State.UPSTREAM]
+    downstream = [v for v in verdicts if v.state is State.UPSTREAM]
+    lines = [verdict_line(v) for v in direct]
+    if downstream:
+        lines.append("rebuild only because a task they need rebuilds:")
+        lines.extend(verdict_line(v) for v in downstream)
+    counts = assessment.counts()
+    rebuild = sum(counts[state.value] for state in REBUILDS)
+    footer = ", ".join(
+        f"{count} {state}" for state, count in sorted(counts.items()) if state != State.INPUT.value
+    )
+    lines.append(f"{len(verdicts)} tasks: {footer}" + (" — nothing to rebuild" if not rebuild else ""))
+    causes = reason_counts(assessment)
+    if causes:
+        lines.append("reasons: " + ", ".join(f"{count} {cause}" for cause, count in causes.most_common()))
+    return "\n".join(lines)
+
+
+def reason_kind(verdict: Verdict) -> str | None:
+    """The kind of a rebuild's root cause, for the footer that counts them."""
+    if not verdict.rebuilds:
+        return None
+    reason = verdict.reason
+    for prefix, kind in (
+        ("param ", "parameter changed"),
+        ("code version", "code version changed"),
+        ("new input", "inputs changed"),
+        ("input ", "input changed"),
+        ("forced", "forced"),
+        ("downstream of forced", "forced"),
+    ):
+        if reason.startswith(prefix):
+            return kind
+    if "modified outside the pipeline" in reason:
+        return "output modified outside the pipeline"
+    if verdict.state is State.MISSING:
+        return "output missing"
+    if verdict.state is State.UPSTREAM:
+        return "upstream rebuilds"
+    return verdict.state.value
+
+
+def reason_counts(assessment: Assessment) -> Counter[str]:
+    return Counter(kind for kind in map(reason_kind, assessment.verdicts.values()) if kind)
+
+
+def _verdict_json(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "id": verdict.task.task_id,
+        "name": describe(verdict.task),
+        "family": verdict.task.get_task_family(),
+        "state": verdict.state.value,
+        "reason": verdict.reason or None,
+        "details": verdict.details,
+        "rebuilds": verdict.rebuilds,
+        "recorded": _record_summary(verdict.record),
+    }
+
+
+def _record_summary(record: BuildRecord | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {
+        "finished": dt.datetime.fromtimestamp(record.finished, dt.timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(record.seconds, 3),
+        "host": record.host,
+        "version": record.version,
+    }
+
+
+def status_json(assessment: Assessment) -> str:
+    return json.dumps(
+        {
+            "tasks": [_verdict_json(v) for v in assessment.verdicts.values()],
+            "counts": dict(assessment.counts()),
+        },
+        indent=2,
+    )
+
+
+def explain_text(assessment: Assessment, verdict: Verdict) -> str:
+    task = verdict.task
+    lines = [
+        f"{describe(task)}  [{task.task_id}]",
+        f"  verdict: {verdict.state.value}" + (f" — {verdict.reason}" if verdict.reason else ""),
+    ]
+    lines.extend(f"  - {detail}" for detail in verdict.details[1:])
+    lines.append("  outputs:")
+    lines.extend(f"    {url}" for url in outputs_of(task))
+    lines.append(f"  build record: {record_target(task)}")
+    record = verdict.record
+    if record is None:
+        lines.append("    none")
+    else:
+        summary = _record_summary(record)
+        assert summary is not None
+        lines.append(
+            f"    built {summary['finished']} on {record.host or '?'} in {summary['seconds']}s"
+            + (f", code version {record.version}" if record.version else "")
+        )
+        lines.extend(f"    param {name} = {value}" for name, value in sorted(record.params.items()))
+        lines.extend(f"    input {url}" for url in sorted(record.inputs))
+    needs = assessment.graph.edges[task.task_id]
+    if needs:
+        lines.append("  needs:")
+        lines.extend(f"    {verdict_line(assessment.verdicts[d]).strip()}" for d in needs)
+    return "\n".join(lines)
+
+
+def mark_fresh(assessment: Assessment, names: frozenset[str]) -> tuple[int, list[str]]:
+    """Record current outputs as up to date without running; returns (recorded, skipped with why)."""
+    recorded, skipped = 0, []
+    now = dt.datetime.now(dt.timezone.utc).timestamp()
+    for verdict in assessment.verdicts.values():
+        if verdict.state in (State.INPUT, State.MISSING_INPUT) or not _selected(verdict, names):
+            continue
+        if verdict.state is State.MISSING:
+            skipped.append(f"{describe(verdict.task)}: {verdict.reason}")
+            continue
+        write_record(verdict.task, make_record(verdict.task, now, now))
+        recorded += 1
+    return recorded, skipped
+
+
+def forget_records(assessment: Assessment, names: frozenset[str]) -> int:
+    return sum(
+        forget(verdict.task)
+        for verdict in assessment.verdicts.values()
+        if verdict.state not in (State.INPUT, State.MISSING_INPUT) and _selected(verdict, names)
+    )
+
+
+def _selected(verdict: Verdict, names: frozenset[str]) -> bool:
+    family = verdict.task.get_task_family()
+    return not names or family in names or family.rsplit(".", 1)[-1] in names
