@@ -79,7 +79,7 @@ def test_usage_errors_use_exit_code_2(tmp_path: Path) -> None:
 )
 def test_bad_output_urls(root: str, fragments: list[str], tmp_path: Path) -> None:
     result = run_example("--root", root, cwd=tmp_path)
-    assert_one_clear_line(result, ExitCode.TASK_FAILED, "SalesReport(", *fragments)
+    assert_one_clear_line(result, ExitCode.TASK_FAILED, f"(date=2026-11-24, root={root}): ", *fragments)
     plain_luigi = run_example("--root", root, "--existence-only", cwd=tmp_path)
     assert_one_clear_line(plain_luigi, ExitCode.TASK_FAILED, "ERROR", "SalesReport(", *fragments)
 
