@@ -104,10 +104,10 @@ def run_tasks(
     groups = luigi.execution_summary._summary_dict(worker)
     reports: list[TaskReport] = []
     seen: set[str] = set()
-    for group, outcome in _SUMMARY_OUTCOMES.items():
+    for group, group_outcome in _SUMMARY_OUTCOMES.items():
         for task in sorted(groups.get(group, ()), key=describe):
             seen.add(task.task_id)
-            error = worker.errors.get(task.task_id)
+            outcome, error = group_outcome, worker.errors.get(task.task_id)
             if task.task_id in worker.cut_off:
                 outcome, error = Outcome.UP_TO_DATE, CUT_OFF_NOTE
             elif outcome is Outcome.MISSING_INPUT:

@@ -1,0 +1,195 @@
+"""Every reason a task is stale, on every backend, through the same assess/run path the CLI uses."""
+
+from __future__ import annotations
+
+import luigi
+import pytest
+from luigi.parameter import ParameterVisibility
+
+from pipelines import External, Task, run_tasks
+from pipelines.outcome import ExitCode, Outcome
+from pipelines.staleness import Policy, State, assess
+from pipelines.status import forget_records, mark_fresh
+from targets import FileTarget
+from tests.conftest import Backend
+
+PRIVATE = {"significant": False, "visibility": ParameterVisibility.PRIVATE}
+
+
+class Step(Task):
+    root = luigi.Parameter()
+    options = luigi.DictParameter(default={}, **PRIVATE)
+
+    def target(self, name: str) -> FileTarget:  # type: ignore[override]
+        return FileTarget(f"{self.root}/{name}", **self.options)
+
+
+class Multiply(Step):
+    """Repeats the raw text ``factor`` times; ``factor`` is not part of the output's URL."""
+
+    factor = luigi.IntParameter(default=2)
+    version = "1"
+
+    def requires(self):
+        return External(url=f"{self.root}/raw.txt", options=self.options)
+
+    def output(self):
+        return self.target("multiplied.txt")
+
+    def run(self):
+        with self.input().open("r") as source, self.output().open("w") as destination:
+            destination.write(source.read().strip() * self.factor)
+
+
+class Measure(Step):
+    """Its output depends only on the length of its input: a rebuild upstream may leave it unchanged."""
+
+    factor = luigi.IntParameter(default=2)
+
+    def requires(self):
+        return self.clone(Multiply)
+
+    def output(self):
+        return self.target("length.txt")
+
+    def run(self):
+        with self.input().open("r") as source, self.output().open("w") as destination:
+            destination.write(str(len(source.read())))
+
+
+def write(backend: Backend, name: str, text: str) -> None:
+    with backend.target(name).open("w") as handle:
+        handle.write(text)
+
+
+def rewrite_same_bytes(backend: Backend, name: str) -> None:
+    """Write a file again with identical bytes, bypassing dash-pipeline: a new mtime, ETag or generation."""
+    fs = backend.fs()
+    path = fs._strip_protocol(backend.url(name))
+    data = fs.cat_file(path)
+    fs.rm(path)
+    fs.pipe_file(path, data)
+
+
+def build(backend: Backend, factor: int = 2, policy: Policy | None = None):
+    goal = Measure(root=backend.url(), options=backend.options, factor=factor)
+    report = run_tasks([goal], assessment=assess([goal], policy or Policy()))
+    assert report.exit_code == ExitCode.OK, [(r.name, r.error) for r in report.tasks]
+    return {r.task.get_task_family(): r.outcome for r in report.tasks}
+
+
+def verdicts(backend: Backend, factor: int = 2, policy: Policy | None = None):
+    goal = Measure(root=backend.url(), options=backend.options, factor=factor)
+    return {v.task.get_task_family(): v for v in assess([goal], policy or Policy()).verdicts.values()}
+
+
+@pytest.fixture
+def built(backend: Backend) -> Backend:
+    write(backend, "raw.txt", "ab")
+    outcomes = build(backend)
+    assert outcomes["Multiply"] is Outcome.RAN and outcomes["Measure"] is Outcome.RAN
+    return backend
+
+
+def test_a_fresh_build_is_up_to_date(built: Backend) -> None:
+    assert {name: v.state for name, v in verdicts(built).items()} == {
+        "External": State.INPUT,
+        "Multiply": State.UP_TO_DATE,
+        "Measure": State.UP_TO_DATE,
+    }
+    assert set(build(built).values()) == {Outcome.UP_TO_DATE}
+
+
+def test_changed_input_rebuilds_and_says_why(built: Backend) -> None:
+    write(built, "raw.txt", "abc")
+    found = verdicts(built)
+    assert found["Multiply"].state is State.STALE
+    assert found["Multiply"].reason.startswith(f"input {built.url('raw.txt')} changed (")
+    assert found["Measure"].state is State.UPSTREAM and "Multiply" in found["Measure"].reason
+    outcomes = build(built)
+    assert outcomes["Multiply"] is Outcome.RAN and outcomes["Measure"] is Outcome.RAN
+    with built.target("length.txt").open("r") as handle:
+        assert handle.read() == "6"
+
+
+def test_input_rewritten_with_identical_bytes_is_not_a_change(built: Backend) -> None:
+    rewrite_same_bytes(built, "raw.txt")
+    assert verdicts(built)["Multiply"].state is State.UP_TO_DATE
+
+
+def test_output_overwritten_by_hand_is_stale(built: Backend) -> None:
+    write(built, "multiplied.txt", "hand edited")
+    found = verdicts(built)
+    assert found["Multiply"].state is State.STALE
+    assert "modified outside the pipeline" in found["Multiply"].reason
+    assert found["Measure"].state is State.STALE  # its recorded input changed too
+    build(built)
+    with built.target("multiplied.txt").open("r") as handle:
+        assert handle.read() == "abab"
+
+
+def test_output_rewritten_with_identical_bytes_is_up_to_date(built: Backend) -> None:
+    rewrite_same_bytes(built, "multiplied.txt")
+    assert verdicts(built)["Multiply"].state is State.UP_TO_DATE
+
+
+def test_missing_output(built: Backend) -> None:
+    built.target("multiplied.txt").remove()
+    found = verdicts(built)
+    assert found["Multiply"].state is State.MISSING
+    assert found["Multiply"].reason == f"output {built.url('multiplied.txt')} missing"
+
+
+def test_changed_parameter_names_the_parameter(built: Backend) -> None:
+    found = verdicts(built, factor=3)
+    assert found["Multiply"].state is State.STALE
+    assert found["Multiply"].reason == "param factor: 2 → 3"
+
+
+def test_changed_code_version(built: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Multiply, "version", "2")
+    assert verdicts(built)["Multiply"].reason == "code version 1 → 2"
+
+
+def test_early_cutoff_keeps_downstream_when_the_rebuild_changes_nothing(built: Backend) -> None:
+    write(built, "raw.txt", "xy")  # same length: Multiply's output changes, Measure's input length does not
+    outcomes = build(built)
+    assert outcomes["Multiply"] is Outcome.RAN
+    assert outcomes["Measure"] is Outcome.RAN  # its input really changed ("abab" → "xyxy")
+    write(built, "raw.txt", "xy")  # identical content again: Multiply is up to date
+    assert set(build(built).values()) == {Outcome.UP_TO_DATE}
+    built.target("multiplied.txt").remove()  # rebuilt with the same bytes as before
+    outcomes = build(built)
+    assert outcomes["Multiply"] is Outcome.RAN
+    assert outcomes["Measure"] is Outcome.UP_TO_DATE  # early cutoff: nothing it reads changed
+
+
+def test_outputs_without_record(built: Backend) -> None:
+    goal = Measure(root=built.url(), options=built.options)
+    forgotten = forget_records(assess([goal]), frozenset({"Multiply"}))
+    assert forgotten == 1
+    assert verdicts(built)["Multiply"].state is State.NO_RECORD
+    assert verdicts(built)["Measure"].state is State.UP_TO_DATE
+    strict = verdicts(built, policy=Policy(unrecorded_is_stale=True))
+    assert strict["Multiply"].state is State.STALE and strict["Measure"].state is State.UPSTREAM
+    recorded, skipped = mark_fresh(assess([goal]), frozenset())
+    assert (recorded, skipped) == (2, [])
+    assert verdicts(built)["Multiply"].state is State.UP_TO_DATE
+
+
+def test_force_one_step_and_everything_downstream(built: Backend) -> None:
+    found = verdicts(built, policy=Policy(force=frozenset({"Multiply"})))
+    assert found["Multiply"].state is State.FORCED and found["Measure"].state is State.FORCED
+    outcomes = build(built, policy=Policy(force=frozenset({"Multiply"})))
+    assert outcomes["Multiply"] is Outcome.RAN and outcomes["Measure"] is Outcome.RAN
+    assert verdicts(built, policy=Policy(force_all=True))["External"].state is State.INPUT
+
+
+def test_records_hold_no_private_parameters(built: Backend) -> None:
+    from pipelines.records import read_records
+
+    goal = Measure(root=built.url(), options=built.options)
+    record = read_records([goal])[goal.task_id]
+    assert record is not None and set(record.params) == {"root", "factor"}
+    for value in built.options.values():  # endpoints, tokens: storage options never reach a record
+        assert str(value) not in record.to_json()
