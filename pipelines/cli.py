@@ -384,12 +384,18 @@ def status(
 
 @main.command(context_settings=PASS_THROUGH, short_help="The whole reasoning for one step.")
 @click.argument("pipeline")
-@click.argument("step")
 @click.pass_context
 @reports_errors
-def explain(ctx: click.Context, pipeline: str, step: str) -> None:
-    """Why STEP of PIPELINE would or would not rebuild: its record, every difference, what it needs."""
-    assessment, _ = _assessment_for(pipeline, [step, *ctx.args], Policy())
+def explain(ctx: click.Context, pipeline: str) -> None:
+    """Why a STEP of PIPELINE would or would not rebuild: its record, every difference, what it needs.
+
+    \b
+    dashpipe explain PIPELINE STEP [--PARAM VALUE ...]
+    """
+    assessment, steps = _assessment_for(pipeline, ctx.args, Policy())
+    if len(steps) != 1:
+        raise PipelineError("explain needs exactly one STEP (a YAML step or a task family)")
+    (step,) = steps
     matches = [
         v
         for v in assessment.verdicts.values()

@@ -51,8 +51,14 @@ class Assessment:
     def rebuild_ids(self) -> set[str]:
         return {task_id for task_id, verdict in self.verdicts.items() if verdict.rebuilds}
 
-    def only_upstream_ids(self) -> set[str]:
-        return {task_id for task_id, verdict in self.verdicts.items() if verdict.state is State.UPSTREAM}
+    def recheck_ids(self) -> set[str]:
+        """Tasks to judge again just before they run, for early cutoff: a stale one whose changed
+        input an upstream rebuild may restore, or one rebuilt only because of what it needs."""
+        return {
+            task_id
+            for task_id, verdict in self.verdicts.items()
+            if verdict.state in (State.UPSTREAM, State.STALE) and verdict.record is not None
+        }
 
     def counts(self) -> Counter[str]:
         return Counter(verdict.state.value for verdict in self.verdicts.values())

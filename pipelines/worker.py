@@ -51,7 +51,8 @@ class RecordingWorker(luigi.worker.Worker):
         self.cut_off: set[str] = set()
         assessment = options.assessment
         self._rebuild = assessment.rebuild_ids() if assessment else set()
-        self._only_upstream = assessment.only_upstream_ids() if assessment else set()
+        # Judged again when their turn comes: what they read may have been rebuilt unchanged.
+        self._recheck = assessment.recheck_ids() if assessment else set()
 
     def _add(self, task, is_complete):
         if is_complete is True and task.task_id in self._rebuild:
@@ -80,7 +81,7 @@ class RecordingWorker(luigi.worker.Worker):
         self.started[task_id] = (time.monotonic(), time.time())
         task = self._scheduled_tasks.get(task_id)
         if task is not None:
-            if task_id in self._only_upstream and self._unchanged_after_upstream(task):
+            if task_id in self._recheck and self._unchanged_after_upstream(task):
                 self.cut_off.add(task_id)
                 task.run = _already_current  # luigi still sees it finish and checks its outputs
             self.options.observer.started(task)
