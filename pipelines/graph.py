@@ -79,8 +79,16 @@ def _post_order(goals: Iterable[luigi.Task], expand) -> list[luigi.Task]:
 
 def build_graph(goals: list[luigi.Task]) -> Graph:
     graph = Graph(goals=list(goals))
-    graph.order = _post_order(goals, dependencies)
-    graph.edges = {task.task_id: [d.task_id for d in dependencies(task)] for task in graph.order}
+    needs: dict[str, list[luigi.Task]] = {}
+
+    def expand(task: luigi.Task) -> list[luigi.Task]:
+        needs[task.task_id] = dependencies(task)  # requires() once per task: it can be costly
+        return needs[task.task_id]
+
+    graph.order = _post_order(goals, expand)
+    graph.edges = {
+        task.task_id: [dependency.task_id for dependency in needs[task.task_id]] for task in graph.order
+    }
     return graph
 
 

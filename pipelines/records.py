@@ -155,30 +155,53 @@ def forget(task: luigi.Task) -> bool:
     return False
 
 
+def _record_place(task: luigi.Task) -> tuple[Any, str, str]:
+    """(filesystem, directory, path) of the task's record, without building a target per task."""
+    if not _central_store():
+        for output in flatten(task.output()):
+            file_target = as_file_target(output)
+            if file_target is not None:
+                location = file_target.location
+                parent, name = posixpath.split(location.path.rstrip("/"))
+                directory = posixpath.join(parent, RECORD_DIRECTORY)
+                return location.fs, directory, posixpath.join(directory, f"{name}.json")
+    target = record_target(task)
+    return target.location.fs, posixpath.dirname(target.location.path), target.location.path
+
+
 def read_records(tasks: Iterable[luigi.Task]) -> dict[str, BuildRecord | None]:
     """The record of each task, with one listing per record directory and reads only of what it found."""
-    by_directory: dict[tuple[int, str], list[tuple[luigi.Task, FileTarget]]] = defaultdict(list)
+    by_directory: dict[tuple[int, str], list[tuple[luigi.Task, Any, str]]] = defaultdict(list)
     for task in tasks:
         if is_external(task):
             continue
-        target = guarded(task, "output()", lambda task=task: record_target(task))
-        by_directory[(id(target.location.fs), posixpath.dirname(target.location.path))].append((task, target))
+        fs, directory, path = guarded(task, "output()", lambda task=task: _record_place(task))
+        by_directory[(id(fs), directory)].append((task, fs, path))
     records: dict[str, BuildRecord | None] = {}
     for (_, directory), entries in by_directory.items():
-        fs = entries[0][1].location.fs
-        with storage_errors(entries[0][1].url, "read build records in"):
-            fs.invalidate_cache(directory)
-            try:
-                present = set(fs.ls(directory, detail=False))
-            except FileNotFoundError:
-                present = set()
-            wanted = [
-                target.location.path
-                for _, target in entries
-                if target.location.path in present or fs._strip_protocol(target.location.path) in present
-            ]
-            contents = fs.cat(wanted, on_error="omit") if wanted else {}
-        for task, target in entries:
-            raw = contents.get(target.location.path)
+        fs = entries[0][1]
+        contents = _read_directory(fs, directory, [path for _, _, path in entries])
+        for task, _, path in entries:
+            raw = contents.get(path)
             records[task.task_id] = BuildRecord.from_json(raw) if raw is not None else None
     return records
+
+
+def _read_directory(fs: Any, directory: str, wanted: list[str]) -> dict[str, bytes]:
+    if getattr(fs, "protocol", None) in ("file", ("file", "local")) or "LocalFileSystem" in type(fs).__name__:
+        contents = {}
+        for path in wanted:
+            try:
+                with open(path, "rb") as handle:
+                    contents[path] = handle.read()
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+        return contents
+    with storage_errors(fs.unstrip_protocol(directory), "read build records in"):
+        fs.invalidate_cache(directory)
+        try:
+            present = {name.rstrip("/") for name in fs.ls(directory, detail=False)}
+        except FileNotFoundError:
+            return {}
+        found = [path for path in wanted if path in present]
+        return fs.cat(found, on_error="omit") if found else {}

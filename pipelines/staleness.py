@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import luigi
 from luigi.task import flatten
@@ -12,8 +13,8 @@ from luigi.task import flatten
 from pipelines.describe import describe
 from pipelines.graph import Graph, Plan, build_graph, guarded, is_external
 from pipelines.records import BuildRecord, code_version, input_targets, public_params, read_records
-from targets import BaseTarget, FileTarget
-from targets.fingerprint import describe_change
+from targets import BaseTarget, FileTarget, ParquetTarget
+from targets.fingerprint import MISSING, describe_change, observe_many
 
 
 class State(str, enum.Enum):
@@ -99,21 +100,47 @@ def _named(task: luigi.Task, names: frozenset[str]) -> bool:
     return family in names or family.rsplit(".", 1)[-1] in names
 
 
-def _matches(target: luigi.Target, recorded: object) -> bool | None:
-    if isinstance(target, BaseTarget):
-        return target.matches(recorded)  # type: ignore[arg-type]
-    if isinstance(target, luigi.LocalTarget):
-        return FileTarget(target.path).matches(recorded)  # type: ignore[arg-type]
-    return None  # a target that cannot fingerprint: existence decides
+class Observations:
+    """What storage says of targets, gathered with one listing per directory and reused."""
+
+    def __init__(self, targets: list[luigi.Target] | None = None) -> None:
+        self._seen: dict[int, Any] = observe_many(targets) if targets else {}
+        self._keep = list(targets or [])  # the ids above stay valid while the targets live
+
+    def of(self, target: luigi.Target) -> Any:
+        if id(target) not in self._seen and isinstance(target, FileTarget):
+            self._seen[id(target)] = target.observe()
+            self._keep.append(target)
+        return self._seen.get(id(target))
+
+    def exists(self, target: luigi.Target) -> bool:
+        observed = self.of(target)
+        if observed is MISSING:
+            return False
+        if observed is not None and not isinstance(target, ParquetTarget):
+            return True
+        return target.exists()
+
+    def matches(self, target: luigi.Target, recorded: Any) -> bool | None:
+        if isinstance(target, BaseTarget):
+            return target.matches(recorded, self.of(target))
+        if isinstance(target, luigi.LocalTarget):
+            return FileTarget(target.path).matches(recorded)
+        return None  # a target that cannot fingerprint: existence decides
+
+    def current(self, target: luigi.Target) -> Any:
+        if isinstance(target, FileTarget):
+            return target._fingerprint(self.of(target), with_hash=False)
+        return None
 
 
-def _current(target: luigi.Target) -> object:
-    if isinstance(target, FileTarget):
-        return target.fingerprint(with_hash=False)
-    return None
-
-
-def _record_differences(task: luigi.Task, record: BuildRecord) -> list[str]:
+def _record_differences(
+    task: luigi.Task,
+    record: BuildRecord,
+    outputs: list[luigi.Target],
+    inputs: list[luigi.Target],
+    seen: Observations,
+) -> list[str]:
     """Every way the task now differs from its record; the first is the root cause shown."""
     reasons: list[str] = []
     params = public_params(task)
@@ -127,62 +154,79 @@ def _record_differences(task: luigi.Task, record: BuildRecord) -> list[str]:
     version = code_version(task)
     if version != record.version:
         reasons.append(f"code version {record.version} → {version}")
-    for target in guarded(task, "output()", lambda: flatten(task.output())):
+    for target in outputs:
         url = str(target)
-        if url in record.outputs and _matches(target, record.outputs[url]) is False:
-            change = describe_change(record.outputs[url], _current(target))
+        if url in record.outputs and seen.matches(target, record.outputs[url]) is False:
+            change = describe_change(record.outputs[url], seen.current(target))
             reasons.append(f"output {url} modified outside the pipeline ({change})")
-    inputs = input_targets(task)
     for target in inputs:
         url = str(target)
         if url not in record.inputs:
             reasons.append(f"new input {url}")
-        elif not target.exists():
+        elif not seen.exists(target):
             continue  # an input since removed (archived raw data, say) changes nothing already built
-        elif _matches(target, record.inputs[url]) is False:
-            reasons.append(f"input {url} changed ({describe_change(record.inputs[url], _current(target))})")
+        elif seen.matches(target, record.inputs[url]) is False:
+            reasons.append(
+                f"input {url} changed ({describe_change(record.inputs[url], seen.current(target))})"
+            )
     dropped = set(record.inputs) - {str(target) for target in inputs}
     reasons.extend(f"input {url} no longer used" for url in sorted(dropped))
     return reasons
 
 
-def assess_task(task: luigi.Task, record: BuildRecord | None, policy: Policy) -> Verdict:
+def assess_task(
+    task: luigi.Task,
+    record: BuildRecord | None,
+    policy: Policy,
+    outputs: list[luigi.Target] | None = None,
+    inputs: list[luigi.Target] | None = None,
+    seen: Observations | None = None,
+) -> Verdict:
     """The verdict on ``task`` alone, not counting what its dependencies will do."""
-    outputs = guarded(task, "output()", lambda: flatten(task.output()))
+    seen = seen or Observations()
+    if outputs is None:
+        outputs = guarded(task, "output()", lambda: flatten(task.output()))
     if is_external(task):
-        missing = [str(target) for target in outputs if not target.exists()]
-        return (
-            Verdict(task, State.MISSING_INPUT, "not found: " + ", ".join(missing))
-            if missing
-            else Verdict(task, State.INPUT)
-        )
+        missing = [str(target) for target in outputs if not seen.exists(target)]
+        if missing:
+            return Verdict(task, State.MISSING_INPUT, "not found: " + ", ".join(missing))
+        return Verdict(task, State.INPUT)
     if policy.force_all or _named(task, policy.force):
         return Verdict(task, State.FORCED, "forced", record=record)
-    missing = [str(target) for target in outputs if not target.exists()]
+    missing = [str(target) for target in outputs if not seen.exists(target)]
     if missing:
-        return Verdict(
-            task,
-            State.MISSING,
-            f"output {missing[0]} missing" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
-            record=record,
-        )
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        return Verdict(task, State.MISSING, f"output {missing[0]} missing{more}", record=record)
     if record is None:
         if policy.unrecorded_is_stale:
             return Verdict(task, State.STALE, "no build record (made before adoption, or by hand)")
         return Verdict(task, State.NO_RECORD, "outputs exist without a build record")
-    differences = _record_differences(task, record)
+    if inputs is None:
+        inputs = input_targets(task)
+    differences = _record_differences(task, record, outputs, inputs, seen)
     if differences:
         return Verdict(task, State.STALE, differences[0], differences, record)
     return Verdict(task, State.UP_TO_DATE, record=record)
 
 
-def assess(goals: list[luigi.Task], policy: Policy = Policy()) -> Assessment:
-    """Decide, for every task the goals need, whether it rebuilds and why. Dependencies come first."""
+def assess(goals: list[luigi.Task], policy: Policy | None = None) -> Assessment:
+    """Decide, for every task the goals need, whether it rebuilds and why. Dependencies come first.
+
+    Each task's requires() and output() are called once; storage is read with one
+    listing per directory for outputs and one for build records.
+    """
+    policy = policy or Policy()
     graph = build_graph(goals)
+    outputs = {
+        task.task_id: guarded(task, "output()", lambda task=task: flatten(task.output()))
+        for task in graph.order
+    }
+    seen = Observations([target for targets in outputs.values() for target in targets])
     records = read_records(graph.order)
     verdicts: dict[str, Verdict] = {}
     for task in graph.order:
-        verdict = assess_task(task, records.get(task.task_id), policy)
+        inputs = [target for dependency in graph.edges[task.task_id] for target in outputs[dependency]]
+        verdict = assess_task(task, records.get(task.task_id), policy, outputs[task.task_id], inputs, seen)
         upstream = [verdicts[dependency] for dependency in graph.edges[task.task_id]]
         forced = next((v for v in upstream if v.state is State.FORCED), None)
         if forced and verdict.state in (State.UP_TO_DATE, State.NO_RECORD, State.STALE):

@@ -31,6 +31,16 @@ class Task(luigi.Task):
         """The target for ``url``, chosen by ``type`` or by the URL's scheme."""
         return target_for_url(url, type=type, **options)
 
+    @classmethod
+    def get_params(cls) -> list[tuple[str, luigi.Parameter]]:
+        # luigi rebuilds this list with dir() on every task creation; a class's parameters never
+        # change, and with thousands of tasks that scan is the largest cost of building a graph.
+        cached = cls.__dict__.get("_dashpipe_params")
+        if cached is None:
+            cached = super().get_params()
+            type.__setattr__(cls, "_dashpipe_params", cached)
+        return list(cached)
+
 
 class External(luigi.ExternalTask):
     """An input the pipeline reads but does not build, such as a file another system drops.

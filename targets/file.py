@@ -101,9 +101,26 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
             return None
         return remote_fingerprint(location.protocol, info, lambda: location.fs.cat_file(location.path))
 
+    def observe(self) -> Any:
+        """What one look at storage says: a stat result or info dict, or ``MISSING``."""
+        location = self.location
+        if location.is_local:
+            try:
+                return os.stat(location.path)
+            except FileNotFoundError:
+                return MISSING
+        with storage_errors(self.url, "check"):
+            location.fs.invalidate_cache(location.path)
+            try:
+                return location.fs.info(location.path)
+            except FileNotFoundError:
+                return MISSING
+
     def matches(self, recorded: Fingerprint | None, listed: Any = None) -> bool | None:
         current = self._fingerprint(listed, with_hash=False)
         if current is None:
+            if listed is MISSING:
+                return False
             return None if self.exists() else False
         location = self.location
         return same_content(recorded, current, lambda: sha256_of_file(location.path))

@@ -144,9 +144,26 @@ def _parse_option(value: str) -> Any:
         return value
 
 
+def _luigi_config() -> Any:
+    # get_config() parses the environment on every call; with many targets that adds up.
+    instance = luigi.configuration.LuigiConfigParser._instance
+    return instance if instance is not None else luigi.configuration.get_config()
+
+
 def configured_options(protocol: str) -> dict[str, Any]:
-    """Storage options from the protocol's section of luigi.cfg, e.g. ``[s3] endpoint_url``."""
-    config = luigi.configuration.get_config()
+    """Storage options from the protocol's section of luigi.cfg, e.g. ``[s3] endpoint_url``.
+
+    Read once per configuration object and protocol (kept on the object, so a reloaded
+    configuration is read afresh): creating a target must stay cheap.
+    """
+    config = _luigi_config()
+    cache = config.__dict__.setdefault("_dashpipe_storage_options", {})
+    if protocol not in cache:
+        cache[protocol] = _read_configured_options(config, protocol)
+    return dict(cache[protocol])
+
+
+def _read_configured_options(config: Any, protocol: str) -> dict[str, Any]:
     if not config.has_section(protocol):
         return {}
     options: dict[str, Any] = {}

@@ -1,0 +1,37 @@
+"""Generated pipelines for benchmarks: N trivial tasks in a fan-in or a chain."""
+
+from __future__ import annotations
+
+import luigi
+
+from pipelines import Task
+from targets import FileTarget
+
+
+class Leaf(Task):
+    root = luigi.Parameter()
+    index = luigi.IntParameter()
+
+    def output(self):
+        return FileTarget(f"{self.root}/leaves/{self.index // 1000:03d}/{self.index:06d}.txt")
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write(f"{self.index}\n")
+
+
+class FanIn(Task):
+    """One task needing ``n`` leaves."""
+
+    root = luigi.Parameter()
+    n = luigi.IntParameter()
+
+    def requires(self):
+        return [Leaf(root=self.root, index=index) for index in range(self.n)]
+
+    def output(self):
+        return FileTarget(f"{self.root}/fan-in-{self.n}.txt")
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write(f"{len(self.input())}\n")
