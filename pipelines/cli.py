@@ -359,6 +359,7 @@ def _assessment_for(pipeline: str, words: list[str], policy: Policy) -> tuple[An
 @main.command(context_settings=PASS_THROUGH, short_help="What is up to date, what is stale, and why.")
 @click.argument("pipeline")
 @click.option("--json", "json_output", is_flag=True, help="Print the result as JSON.")
+@click.option("-a", "--all", "show_all", is_flag=True, help="List up-to-date tasks too.")
 @staleness_options
 @click.pass_context
 @reports_errors
@@ -366,12 +367,13 @@ def status(
     ctx: click.Context,
     pipeline: str,
     json_output: bool,
+    show_all: bool,
     force_all: bool,
     force: tuple[str, ...],
     rebuild_unrecorded: bool,
 ) -> None:
-    """Each task of PIPELINE as up to date, stale, missing or without a record, with one root cause
-    per task that would rebuild and a footer counting the reasons. Nothing runs.
+    """Each task of PIPELINE that is stale, missing or without a record (-a: every task), with one
+    root cause per task that would rebuild and a footer counting the reasons. Nothing runs.
 
     \b
     Example:
@@ -379,7 +381,7 @@ def status(
     """
     goals = open_pipeline(pipeline).tasks(ctx.args)
     assessment = assess(goals, Policy(force_all, frozenset(force), rebuild_unrecorded))
-    click.echo(status_json(assessment) if json_output else status_text(assessment))
+    click.echo(status_json(assessment) if json_output else status_text(assessment, show_all))
 
 
 @main.command(context_settings=PASS_THROUGH, short_help="The whole reasoning for one step.")

@@ -10,7 +10,6 @@ set in luigi.cfg, keep records under that URL instead.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import posixpath
 import re
@@ -23,6 +22,7 @@ from typing import Any
 import luigi
 import luigi.configuration
 import luigi.format
+import orjson
 from luigi.task import flatten
 
 from pipelines.graph import guarded, is_external
@@ -54,16 +54,16 @@ class BuildRecord:
         return self.finished - self.started
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, sort_keys=True)
+        return orjson.dumps(asdict(self), option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str | bytes) -> BuildRecord | None:
         try:
-            data = json.loads(text)
+            data = orjson.loads(text)
             if data.get("format") != FORMAT:
                 return None
             return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
-        except (ValueError, TypeError, AttributeError):
+        except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError):
             return None  # unreadable: treated as no record
 
 
@@ -155,10 +155,12 @@ def forget(task: luigi.Task) -> bool:
     return False
 
 
-def _record_place(task: luigi.Task) -> tuple[Any, str, str]:
+def _record_place(
+    task: luigi.Task, outputs: list[luigi.Target] | None, central: str | None
+) -> tuple[Any, str, str]:
     """(filesystem, directory, path) of the task's record, without building a target per task."""
-    if not _central_store():
-        for output in flatten(task.output()):
+    if not central:
+        for output in outputs if outputs is not None else flatten(task.output()):
             file_target = as_file_target(output)
             if file_target is not None:
                 location = file_target.location
@@ -169,13 +171,22 @@ def _record_place(task: luigi.Task) -> tuple[Any, str, str]:
     return target.location.fs, posixpath.dirname(target.location.path), target.location.path
 
 
-def read_records(tasks: Iterable[luigi.Task]) -> dict[str, BuildRecord | None]:
-    """The record of each task, with one listing per record directory and reads only of what it found."""
+def read_records(
+    tasks: Iterable[luigi.Task], outputs: dict[str, list[luigi.Target]] | None = None
+) -> dict[str, BuildRecord | None]:
+    """The record of each task, with one listing per record directory and reads only of what it found.
+
+    ``outputs`` (task id → flattened outputs) saves calling output() again.
+    """
     by_directory: dict[tuple[int, str], list[tuple[luigi.Task, Any, str]]] = defaultdict(list)
+    central = _central_store()
     for task in tasks:
         if is_external(task):
             continue
-        fs, directory, path = guarded(task, "output()", lambda task=task: _record_place(task))
+        known = outputs.get(task.task_id) if outputs else None
+        fs, directory, path = guarded(
+            task, "output()", lambda task=task, known=known: _record_place(task, known, central)
+        )
         by_directory[(id(fs), directory)].append((task, fs, path))
     records: dict[str, BuildRecord | None] = {}
     for (_, directory), entries in by_directory.items():

@@ -13,7 +13,7 @@ from luigi.task import flatten
 from pipelines.describe import describe
 from pipelines.graph import Graph, Plan, build_graph, guarded, is_external
 from pipelines.records import BuildRecord, code_version, input_targets, public_params, read_records
-from targets import BaseTarget, FileTarget, ParquetTarget
+from targets import BaseTarget, FileTarget
 from targets.fingerprint import MISSING, describe_change, observe_many
 
 
@@ -117,8 +117,8 @@ class Observations:
         observed = self.of(target)
         if observed is MISSING:
             return False
-        if observed is not None and not isinstance(target, ParquetTarget):
-            return True
+        if observed is not None and not getattr(target, "is_dataset", False):
+            return True  # a dataset exists only with its marker: ask the target itself
         return target.exists()
 
     def matches(self, target: luigi.Target, recorded: Any) -> bool | None:
@@ -143,7 +143,8 @@ def _record_differences(
 ) -> list[str]:
     """Every way the task now differs from its record; the first is the root cause shown."""
     reasons: list[str] = []
-    params = public_params(task)
+    # The task id digests the same parameters: equal ids, equal parameters.
+    params = record.params if record.task_id == task.task_id else public_params(task)
     for name in sorted(set(params) | set(record.params)):
         before, after = record.params.get(name), params.get(name)
         if before != after:
@@ -222,7 +223,7 @@ def assess(goals: list[luigi.Task], policy: Policy | None = None) -> Assessment:
         for task in graph.order
     }
     seen = Observations([target for targets in outputs.values() for target in targets])
-    records = read_records(graph.order)
+    records = read_records(graph.order, outputs)
     verdicts: dict[str, Verdict] = {}
     for task in graph.order:
         inputs = [target for dependency in graph.edges[task.task_id] for target in outputs[dependency]]

@@ -31,11 +31,12 @@ def verdict_line(verdict: Verdict) -> str:
     return f"{label}  {describe(verdict.task)}" + (f": {verdict.reason}" if verdict.reason else "")
 
 
-def status_text(assessment: Assessment) -> str:
+def status_text(assessment: Assessment, show_all: bool = False) -> str:
     """Tasks by state; those rebuilt only because of what they need come last; a footer counts reasons."""
     verdicts = [v for v in assessment.verdicts.values() if v.state is not State.INPUT]
-    direct = [v for v in verdicts if v.state is not State.UPSTREAM]
-    downstream = [v for v in verdicts if v.state is State.UPSTREAM]
+    shown = verdicts if show_all else [v for v in verdicts if v.state is not State.UP_TO_DATE]
+    direct = [v for v in shown if v.state is not State.UPSTREAM]
+    downstream = [v for v in shown if v.state is State.UPSTREAM]
     lines = [verdict_line(v) for v in direct]
     if downstream:
         lines.append("rebuild only because a task they need rebuilds:")

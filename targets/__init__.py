@@ -3,11 +3,22 @@
 This package never imports :mod:`pipelines`.
 """
 
+from typing import Any
+
 from targets.base import BaseTarget
 from targets.errors import DashPipelineError, IncompleteOutputError, StorageError, TargetError
 from targets.file import FileTarget
-from targets.parquet import ParquetTarget
 from targets.registry import ENTRY_POINT_GROUP, known_types, register, target_class, target_for_url
+
+
+def __getattr__(name: str) -> Any:
+    # ParquetTarget needs pyarrow, a tenth of a second to import: only when asked for.
+    if name == "ParquetTarget":
+        from targets.parquet import ParquetTarget
+
+        return ParquetTarget
+    raise AttributeError(f"module 'targets' has no attribute {name!r}")
+
 
 __all__ = [
     "ENTRY_POINT_GROUP",

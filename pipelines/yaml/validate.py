@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 import json
@@ -12,8 +13,6 @@ import types
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-
-import jsonschema
 
 import targets
 from pipelines.errors import PipelineError, TaskLoadError
@@ -39,7 +38,15 @@ from targets.registry import type_for_url
 RESERVED_NAMES = frozenset(name for name in dir(Task) if not name.startswith("__")) | STEP_ATTRIBUTES
 SCHEMA_PATH = Path(__file__).with_name("pipeline.schema.json")
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+@functools.cache
+def _schema_validator() -> Any:
+    import jsonschema  # a few hundredths of a second: only once a YAML file is read
+
+    return jsonschema.Draft202012Validator(SCHEMA)
+
+
 _REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 CALLABLE_ARGUMENTS = ("inputs", "outputs", "params")
 _NAME_RULES = {
@@ -131,11 +138,11 @@ class _Checker:
                     f"duplicate key {key_path[-1]!r}" + (f" (first at line {first.line})" if first else ""),
                 )
             )
-        for error in _VALIDATOR.iter_errors(data):
+        for error in _schema_validator().iter_errors(data):
             self._schema_issue(error)
         return self._semantics(data)
 
-    def _schema_issue(self, error: jsonschema.ValidationError) -> None:
+    def _schema_issue(self, error: Any) -> None:
         path = tuple(error.absolute_path)
         validator, value = error.validator, error.validator_value
         if "propertyNames" in error.schema_path:
