@@ -35,3 +35,22 @@ class FanIn(Task):
     def run(self):
         with self.output().open("w") as handle:
             handle.write(f"{len(self.input())}\n")
+
+
+class RemoteLeaf(Leaf):
+    """A Leaf whose output lives on an object store reached with ``options``."""
+
+    options = luigi.DictParameter(default={}, significant=False)
+
+    def output(self):
+        return FileTarget(f"{self.root}/leaves/{self.index // 1000:03d}/{self.index:06d}.txt", **self.options)
+
+
+class RemoteFanIn(FanIn):
+    options = luigi.DictParameter(default={}, significant=False)
+
+    def requires(self):
+        return [RemoteLeaf(root=self.root, index=index, options=self.options) for index in range(self.n)]
+
+    def output(self):
+        return FileTarget(f"{self.root}/fan-in-{self.n}.txt", **self.options)

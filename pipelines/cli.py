@@ -9,7 +9,7 @@ import functools
 import json
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,7 +25,7 @@ from pipelines.outcome import ExitCode, Outcome, RunReport
 from pipelines.report import display, plan_json, print_plan, print_report, report_json
 from pipelines.runner import SchedulerError, configure_logging, run_tasks
 from pipelines.sources import YamlSource, open_pipeline
-from pipelines.staleness import Policy, State, assess
+from pipelines.staleness import Assessment, Policy, State, assess
 from pipelines.status import explain_text, forget_records, mark_fresh, status_json, status_text, verdict_line
 from pipelines.yaml.issues import PipelineInvalid
 from pipelines.yaml.validate import did_you_mean
@@ -170,6 +170,8 @@ def _execute(goals: list[luigi.Task], settings: RunSettings) -> RunReport | None
     configure_logging(settings.verbose)
     json_output = settings.json_output
     assessment = None if settings.existence_only else assess(goals, settings.policy)
+    if assessment and settings.force:
+        _check_names(settings.force, assessment, "--force")
     if settings.dry_run:
         result = assessment.plan() if assessment else plan(goals)
         reasons = {task_id: v.reason for task_id, v in assessment.verdicts.items()} if assessment else {}
@@ -341,18 +343,20 @@ def dag(ctx: click.Context, pipeline: str, fmt: str) -> None:
     click.echo(render(build_graph(open_pipeline(pipeline).tasks(ctx.args)), fmt))
 
 
+def _check_names(names: Iterable[str], assessment: Assessment, what: str) -> None:
+    families = {verdict.task.get_task_family() for verdict in assessment.verdicts.values()}
+    known = sorted(families | {family.rsplit(".", 1)[-1] for family in families})
+    for name in names:
+        if name not in known:
+            raise PipelineError(f"{what} {name}: no such step or task here{did_you_mean(name, known)}")
+
+
 def _assessment_for(pipeline: str, words: list[str], policy: Policy) -> tuple[Any, frozenset[str]]:
     """Assess the whole pipeline for the parameters given; bare words name steps to select."""
     source = open_pipeline(pipeline)
     steps, values = source.parse(words)
     assessment = assess(source.goals([], values), policy)
-    families = {v.task.get_task_family() for v in assessment.verdicts.values()}
-    known = families | {family.rsplit(".", 1)[-1] for family in families}
-    for step in steps:
-        if step not in known:
-            raise PipelineError(
-                f"{source.name} has no step or task {step!r}{did_you_mean(step, sorted(known))}"
-            )
+    _check_names(steps, assessment, f"{source.name}:")
     return assessment, frozenset(steps)
 
 

@@ -9,7 +9,11 @@ set in luigi.cfg, keep records under that URL instead.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import getpass
+import hashlib
+import inspect
 import os
 import posixpath
 import re
@@ -17,12 +21,14 @@ import socket
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import luigi
 import luigi.configuration
 import luigi.format
 import orjson
+from fsspec.implementations.local import LocalFileSystem
 from luigi.task import flatten
 
 from pipelines.graph import guarded, is_external
@@ -72,9 +78,28 @@ def public_params(task: luigi.Task) -> dict[str, str]:
     return task.to_str_params(only_significant=True, only_public=True)
 
 
+SOURCE_VERSION = "source"
+
+
 def code_version(task: luigi.Task) -> str | None:
+    """The task's ``version``; ``version = "source"`` opts in to a digest of the code itself,
+    so any edit (cosmetic ones too) makes the task stale."""
     version = getattr(task, "version", None)
-    return None if version is None or callable(version) else str(version)
+    if version is None or callable(version):
+        return None
+    if str(version) == SOURCE_VERSION:
+        return f"source {_source_digest(type(task))}"
+    return str(version)
+
+
+@functools.cache
+def _source_digest(task_class: type) -> str:
+    code_of = getattr(task_class, "code_for_version", None)  # YAML steps: the function or command they run
+    try:
+        text = code_of() if code_of else inspect.getsource(task_class)
+    except (OSError, TypeError):
+        text = task_class.__qualname__
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def as_file_target(target: luigi.Target) -> FileTarget | None:
@@ -199,7 +224,7 @@ def read_records(
 
 
 def _read_directory(fs: Any, directory: str, wanted: list[str]) -> dict[str, bytes]:
-    if getattr(fs, "protocol", None) in ("file", ("file", "local")) or "LocalFileSystem" in type(fs).__name__:
+    if isinstance(fs, LocalFileSystem):
         contents = {}
         for path in wanted:
             try:
@@ -211,8 +236,74 @@ def _read_directory(fs: Any, directory: str, wanted: list[str]) -> dict[str, byt
     with storage_errors(fs.unstrip_protocol(directory), "read build records in"):
         fs.invalidate_cache(directory)
         try:
-            present = {name.rstrip("/") for name in fs.ls(directory, detail=False)}
+            listing = {entry["name"].rstrip("/"): entry for entry in fs.ls(directory, detail=True)}
         except FileNotFoundError:
             return {}
-        found = [path for path in wanted if path in present]
-        return fs.cat(found, on_error="omit") if found else {}
+        cache = RecordCache.default()
+        contents: dict[str, bytes] = {}
+        to_fetch: dict[str, str] = {}  # path -> cache key
+        for path in wanted:
+            entry = listing.get(path)
+            if entry is None:
+                continue
+            key = cache.key(fs.unstrip_protocol(path), entry)
+            cached = cache.get(key) if key else None
+            if cached is not None:
+                contents[path] = cached
+            else:
+                to_fetch[path] = key
+        if to_fetch:
+            fetched = fs.cat(list(to_fetch), on_error="omit")
+            for path, data in fetched.items():
+                if isinstance(data, bytes):
+                    contents[path] = data
+                    cache.put(to_fetch[path], data)
+        return contents
+
+
+class RecordCache:
+    """Records fetched from object stores, kept locally under the version the listing reports
+    (S3 ETag, GCS generation): a later status needs the listing only, not one read per task.
+    Records hold no secrets; the cache can be deleted at any time."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    @classmethod
+    def default(cls) -> RecordCache:
+        config = luigi.configuration.get_config()
+        configured = config.get("dashpipe", "cache_dir", None) if config.has_section("dashpipe") else None
+        base = (
+            configured or os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        )
+        directory = (
+            Path(base) / "dash-pipeline" / "records" if not configured else Path(configured) / "records"
+        )
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return cls(None)  # no writable cache: read from storage every time
+        return cls(directory)
+
+    def key(self, url: str, entry: dict[str, Any]) -> str:
+        version = entry.get("ETag") or entry.get("generation") or entry.get("md5Hash")
+        if not version or self.directory is None:
+            return ""
+        return hashlib.sha256(f"{url}\n{version}\n{entry.get('size')}".encode()).hexdigest()
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return (self.directory / key).read_bytes() if self.directory else None
+        except OSError:
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        if not key or self.directory is None:
+            return
+        staging = self.directory / f".{key}.{os.getpid()}"
+        try:
+            staging.write_bytes(data)
+            os.replace(staging, self.directory / key)
+        except OSError:
+            with contextlib.suppress(OSError):
+                staging.unlink()

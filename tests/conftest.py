@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 # Must be set before gcsfs is imported anywhere: otherwise gcsfs probes for
 # hierarchical-namespace buckets and each call against the emulator takes 40-110 s.
@@ -17,6 +18,8 @@ os.environ["NO_GCE_CHECK"] = "true"  # google-auth compares with lowercase "true
 # Should anything still look for a cloud metadata server, it finds a closed loopback port.
 os.environ["GCE_METADATA_HOST"] = "127.0.0.1:9"
 os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
+# The local cache of build records read from object stores: one per test session, not the user's.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="dashpipe-test-cache-")
 
 import uuid
 from collections.abc import Iterator

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import logging
 import time
 from pathlib import Path
@@ -35,6 +37,14 @@ class YamlStep(Task):
     step_spec: ClassVar[StepSpec]
     compiled: ClassVar[CompiledPipeline]
     version: ClassVar[str | None] = None
+
+    @classmethod
+    def code_for_version(cls) -> str:
+        """What ``version: source`` digests: the step's function source, or its command."""
+        if cls.step_spec.run is not None:
+            module_name, _, function_name = cls.step_spec.run.partition(":")
+            return inspect.getsource(getattr(importlib.import_module(module_name), function_name))
+        return cls.step_spec.shell or ""
 
     def __reduce__(self) -> tuple[Any, ...]:
         return restore_step, (

@@ -73,7 +73,7 @@ def test_force_a_step_and_force_all(tmp_path: Path) -> None:
     everything = greetings("run", tmp_path, "-B")
     assert ran(everything) == ["greetings.greet", "greetings.kwargs", "greetings.loud", "greetings.words"]
     unknown = greetings("run", tmp_path, "--force", "lodu")
-    assert unknown.exit_code == ExitCode.OK and ran(unknown) == []  # names nothing: nothing forced
+    assert unknown.exit_code == ExitCode.INVALID_PIPELINE and "did you mean 'loud'" in unknown.stderr
 
 
 def test_explain_mark_fresh_and_forget(tmp_path: Path) -> None:

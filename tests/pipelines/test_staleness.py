@@ -193,3 +193,17 @@ def test_records_hold_no_private_parameters(built: Backend) -> None:
     assert record is not None and set(record.params) == {"root", "factor"}
     for value in built.options.values():  # endpoints, tokens: storage options never reach a record
         assert str(value) not in record.to_json()
+
+
+def test_source_version_opt_in(tmp_path) -> None:
+    from pipelines.records import code_version
+
+    class Sourced(Task):
+        version = "source"
+
+    class Explicit(Task):
+        version = "3"
+
+    assert code_version(Explicit()) == "3"
+    digest = code_version(Sourced())
+    assert digest is not None and digest.startswith("source ") and len(digest) == len("source ") + 12
