@@ -169,6 +169,11 @@ def main() -> None:
 def _execute(goals: list[luigi.Task], settings: RunSettings) -> RunReport | None:
     configure_logging(settings.verbose)
     json_output = settings.json_output
+    if settings.existence_only and (settings.force_all or settings.force or settings.rebuild_unrecorded):
+        raise PipelineError(
+            "--existence-only checks existence only: it cannot be combined with -B, --force "
+            "or --rebuild-unrecorded"
+        )
     assessment = None if settings.existence_only else assess(goals, settings.policy)
     if assessment and settings.force:
         _check_names(settings.force, assessment, "--force")
@@ -385,6 +390,7 @@ def status(
     """
     goals = open_pipeline(pipeline).tasks(ctx.args)
     assessment = assess(goals, Policy(force_all, frozenset(force), rebuild_unrecorded))
+    _check_names(force, assessment, "--force")
     click.echo(status_json(assessment) if json_output else status_text(assessment, show_all))
 
 

@@ -124,38 +124,84 @@ def record_target(task: luigi.Task) -> FileTarget:
                 parent, name = posixpath.split(file_target.path.rstrip("/"))
                 url = posixpath.join(parent, RECORD_DIRECTORY, f"{name}.json")
                 return FileTarget(url, format=luigi.format.Nop, **file_target._storage_options)
-    safe_id = re.sub(r"[^A-Za-z0-9_.=-]", "_", task.task_id)
     return FileTarget(
-        posixpath.join(central or DEFAULT_CENTRAL_STORE, f"{safe_id}.json"), format=luigi.format.Nop
+        posixpath.join(central or DEFAULT_CENTRAL_STORE, central_record_name(task)), format=luigi.format.Nop
     )
 
 
-def fingerprints(targets: Iterable[luigi.Target]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for target in targets:
-        fingerprint = target.fingerprint() if isinstance(target, BaseTarget) else None
-        if fingerprint is None and isinstance(target, luigi.LocalTarget):
-            fingerprint = FileTarget(target.path).fingerprint()
-        result[str(target)] = fingerprint
-    return result
+def central_record_name(task: luigi.Task) -> str:
+    """Named by family and outputs, not task id: a changed parameter must find the old record."""
+    outputs = [
+        key if not key.startswith(f"{task.task_id}#") else key.split("#", 1)[1]
+        for key, _ in keyed_outputs(task)
+    ]
+    digest = hashlib.sha256("\n".join(outputs).encode("utf-8")).hexdigest()[:16]
+    family = re.sub(r"[^A-Za-z0-9_.=-]", "_", task.get_task_family())
+    return f"{family}--{digest}.json"
 
 
-def input_targets(task: luigi.Task) -> list[luigi.Target]:
-    return [target for target in flatten(task.input()) if isinstance(target, luigi.Target)]
+def target_key(target: luigi.Target, owner_id: str, index: int) -> str:
+    """How a record names a target: its URL, or, for a target whose str() is not stable
+    (luigi's database targets), the task that makes it and its position there."""
+    if type(target).__str__ is object.__str__:
+        return f"{owner_id}#output{index}"
+    return str(target)
 
 
-def make_record(task: luigi.Task, started: float, finished: float) -> BuildRecord:
+def keyed_outputs(
+    task: luigi.Task, outputs: list[luigi.Target] | None = None
+) -> list[tuple[str, luigi.Target]]:
+    outputs = outputs if outputs is not None else flatten(task.output())
+    return [(target_key(target, task.task_id, index), target) for index, target in enumerate(outputs)]
+
+
+def keyed_inputs(
+    task: luigi.Task, dependency_outputs: list[tuple[str, list[luigi.Target]]] | None = None
+) -> list[tuple[str, luigi.Target]]:
+    """The outputs of the tasks ``task`` needs, keyed as their makers' records key them."""
+    if dependency_outputs is None:
+        needed = [d for d in flatten(task.requires()) if isinstance(d, luigi.Task)]
+        dependency_outputs = [(d.task_id, flatten(d.output())) for d in needed]
+    return [
+        (target_key(target, owner, index), target)
+        for owner, targets in dependency_outputs
+        for index, target in enumerate(targets)
+    ]
+
+
+def fingerprint_of(target: luigi.Target) -> Any:
+    if isinstance(target, BaseTarget):
+        return target.fingerprint()
+    if isinstance(target, luigi.LocalTarget):
+        return FileTarget(target.path).fingerprint()
+    return None
+
+
+def fingerprints(keyed: Iterable[tuple[str, luigi.Target]]) -> dict[str, Any]:
+    return {key: fingerprint_of(target) for key, target in keyed}
+
+
+def make_record(
+    task: luigi.Task,
+    started: float,
+    finished: float,
+    inputs: dict[str, Any] | None = None,
+    building: bool = False,
+) -> BuildRecord:
+    """The record of ``task``. ``inputs`` are the fingerprints taken before it ran (else now);
+    ``building`` marks the record written before a run, so an interrupted build shows as stale."""
     return BuildRecord(
         task_id=task.task_id,
         family=task.get_task_family(),
         params=public_params(task),
         version=code_version(task),
-        inputs=fingerprints(input_targets(task)),
-        outputs=fingerprints(flatten(task.output())),
+        inputs=inputs if inputs is not None else fingerprints(keyed_inputs(task)),
+        outputs={} if building else fingerprints(keyed_outputs(task)),
         started=started,
         finished=finished,
         host=socket.gethostname(),
         user=_user(),
+        extra={"building": True} if building else {},
     )
 
 

@@ -12,7 +12,14 @@ from luigi.task import flatten
 
 from pipelines.describe import describe
 from pipelines.graph import Graph, Plan, build_graph, guarded, is_external
-from pipelines.records import BuildRecord, code_version, input_targets, public_params, read_records
+from pipelines.records import (
+    BuildRecord,
+    code_version,
+    keyed_inputs,
+    keyed_outputs,
+    public_params,
+    read_records,
+)
 from targets import BaseTarget, FileTarget
 from targets.fingerprint import MISSING, describe_change, observe_many
 
@@ -131,18 +138,24 @@ class Observations:
     def current(self, target: luigi.Target) -> Any:
         if isinstance(target, FileTarget):
             return target._fingerprint(self.of(target), with_hash=False)
+        if isinstance(target, luigi.LocalTarget):
+            return FileTarget(target.path).fingerprint(with_hash=False)
         return None
 
 
 def _record_differences(
     task: luigi.Task,
     record: BuildRecord,
-    outputs: list[luigi.Target],
-    inputs: list[luigi.Target],
+    outputs: list[tuple[str, luigi.Target]],
+    inputs: list[tuple[str, luigi.Target]],
     seen: Observations,
 ) -> list[str]:
     """Every way the task now differs from its record; the first is the root cause shown."""
     reasons: list[str] = []
+    if record.extra.get("building"):
+        reasons.append("its last build did not finish (interrupted, or failed)")
+    if record.family != task.get_task_family():
+        reasons.append(f"built by {record.family}, now made by {task.get_task_family()}")
     # The task id digests the same parameters: equal ids, equal parameters.
     params = record.params if record.task_id == task.task_id else public_params(task)
     for name in sorted(set(params) | set(record.params)):
@@ -155,23 +168,21 @@ def _record_differences(
     version = code_version(task)
     if version != record.version:
         reasons.append(f"code version {record.version} → {version}")
-    for target in outputs:
-        url = str(target)
-        if url in record.outputs and seen.matches(target, record.outputs[url]) is False:
-            change = describe_change(record.outputs[url], seen.current(target))
-            reasons.append(f"output {url} modified outside the pipeline ({change})")
-    for target in inputs:
-        url = str(target)
-        if url not in record.inputs:
-            reasons.append(f"new input {url}")
+    for key, target in outputs:
+        if key in record.outputs and seen.matches(target, record.outputs[key]) is False:
+            change = describe_change(record.outputs[key], seen.current(target))
+            reasons.append(f"output {key} modified outside the pipeline ({change})")
+    for key, target in inputs:
+        if key not in record.inputs:
+            reasons.append(f"new input {key}")
         elif not seen.exists(target):
             continue  # an input since removed (archived raw data, say) changes nothing already built
-        elif seen.matches(target, record.inputs[url]) is False:
+        elif seen.matches(target, record.inputs[key]) is False:
             reasons.append(
-                f"input {url} changed ({describe_change(record.inputs[url], seen.current(target))})"
+                f"input {key} changed ({describe_change(record.inputs[key], seen.current(target))})"
             )
-    dropped = set(record.inputs) - {str(target) for target in inputs}
-    reasons.extend(f"input {url} no longer used" for url in sorted(dropped))
+    dropped = set(record.inputs) - {key for key, _ in inputs}
+    reasons.extend(f"input {key} no longer used" for key in sorted(dropped))
     return reasons
 
 
@@ -180,7 +191,7 @@ def assess_task(
     record: BuildRecord | None,
     policy: Policy,
     outputs: list[luigi.Target] | None = None,
-    inputs: list[luigi.Target] | None = None,
+    inputs: list[tuple[str, luigi.Target]] | None = None,
     seen: Observations | None = None,
 ) -> Verdict:
     """The verdict on ``task`` alone, not counting what its dependencies will do."""
@@ -203,11 +214,26 @@ def assess_task(
             return Verdict(task, State.STALE, "no build record (made before adoption, or by hand)")
         return Verdict(task, State.NO_RECORD, "outputs exist without a build record")
     if inputs is None:
-        inputs = input_targets(task)
-    differences = _record_differences(task, record, outputs, inputs, seen)
+        inputs = guarded(task, "requires()", lambda: keyed_inputs(task))
+    differences = _record_differences(task, record, keyed_outputs(task, outputs), inputs, seen)
     if differences:
         return Verdict(task, State.STALE, differences[0], differences, record)
     return Verdict(task, State.UP_TO_DATE, record=record)
+
+
+def verifiably_current(task: luigi.Task, record: BuildRecord | None) -> bool:
+    """Whether ``task`` may skip its run after an upstream rebuild (early cutoff): up to date
+    against its record, and every input positively the recorded content, not merely
+    "cannot tell" (a directory, or a target without fingerprints)."""
+    if record is None or record.extra.get("building"):
+        return False
+    seen = Observations()
+    inputs = keyed_inputs(task)
+    if assess_task(task, record, Policy(), inputs=inputs, seen=seen).state is not State.UP_TO_DATE:
+        return False
+    return all(
+        key in record.inputs and seen.matches(target, record.inputs[key]) is True for key, target in inputs
+    )
 
 
 def assess(goals: list[luigi.Task], policy: Policy | None = None) -> Assessment:
@@ -226,11 +252,12 @@ def assess(goals: list[luigi.Task], policy: Policy | None = None) -> Assessment:
     records = read_records(graph.order, outputs)
     verdicts: dict[str, Verdict] = {}
     for task in graph.order:
-        inputs = [target for dependency in graph.edges[task.task_id] for target in outputs[dependency]]
+        needs = graph.edges[task.task_id]
+        inputs = keyed_inputs(task, [(dependency, outputs[dependency]) for dependency in needs])
         verdict = assess_task(task, records.get(task.task_id), policy, outputs[task.task_id], inputs, seen)
-        upstream = [verdicts[dependency] for dependency in graph.edges[task.task_id]]
+        upstream = [verdicts[dependency] for dependency in needs]
         forced = next((v for v in upstream if v.state is State.FORCED), None)
-        if forced and verdict.state in (State.UP_TO_DATE, State.NO_RECORD, State.STALE):
+        if forced and verdict.state not in (State.INPUT, State.MISSING_INPUT, State.FORCED):
             verdict = Verdict(
                 task,
                 State.FORCED,

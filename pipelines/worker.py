@@ -15,8 +15,8 @@ import luigi.worker
 from pipelines.error_text import decode_explanation, error_line
 from pipelines.graph import is_external
 from pipelines.outcome import Outcome, RunObserver, TaskReport
-from pipelines.records import make_record, write_record
-from pipelines.staleness import Assessment, Policy, State, assess_task
+from pipelines.records import fingerprints, keyed_inputs, make_record, write_record
+from pipelines.staleness import Assessment, verifiably_current
 from targets.errors import DashPipelineError
 
 logger = logging.getLogger("dashpipe")
@@ -49,6 +49,7 @@ class RecordingWorker(luigi.worker.Worker):
         self.started: dict[str, tuple[float, float]] = {}  # monotonic, wall clock
         self.seconds: dict[str, float] = {}
         self.cut_off: set[str] = set()
+        self.input_snapshots: dict[str, dict] = {}
         assessment = options.assessment
         self._rebuild = assessment.rebuild_ids() if assessment else set()
         # Judged again when their turn comes: what they read may have been rebuilt unchanged.
@@ -84,18 +85,29 @@ class RecordingWorker(luigi.worker.Worker):
             if task_id in self._recheck and self._unchanged_after_upstream(task):
                 self.cut_off.add(task_id)
                 task.run = _already_current  # luigi still sees it finish and checks its outputs
+            elif not is_external(task):
+                self._begin_record(task, self.started[task_id][1])
             self.options.observer.started(task)
         return super()._run_task(task_id)
 
     def _unchanged_after_upstream(self, task: luigi.Task) -> bool:
         assert self.options.assessment is not None
-        record = self.options.assessment.verdicts[task.task_id].record
-        if record is None:
-            return False
         try:
-            return assess_task(task, record, Policy()).state is State.UP_TO_DATE
+            return verifiably_current(task, self.options.assessment.verdicts[task.task_id].record)
         except DashPipelineError:
             return False
+
+    def _begin_record(self, task: luigi.Task, started_wall: float) -> None:
+        # The inputs are fingerprinted now, before the task reads them: an input rewritten
+        # while the task runs must make the result stale, not be recorded as its source.
+        # A record marked "building" goes down first, so a run killed before the final
+        # record leaves the task stale even on its first build.
+        try:
+            inputs = fingerprints(keyed_inputs(task))
+            self.input_snapshots[task.task_id] = inputs
+            write_record(task, make_record(task, started_wall, started_wall, inputs, building=True))
+        except (DashPipelineError, OSError) as exc:
+            self.options.record_warnings.append(f"{task.task_id}: build record not started: {exc}")
 
     def _add_task(self, *args, **kwargs):
         task_id, status = kwargs["task_id"], kwargs["status"]
@@ -128,7 +140,8 @@ class RecordingWorker(luigi.worker.Worker):
         # The record is the commit point of a build: it is written only now that luigi
         # has seen the task succeed and its outputs exist.
         try:
-            write_record(task, make_record(task, started_wall, time.time()))
+            inputs = self.input_snapshots.pop(task.task_id, None)
+            write_record(task, make_record(task, started_wall, time.time(), inputs))
         except (DashPipelineError, OSError) as exc:
             self.options.record_warnings.append(f"{task.task_id}: build record not written: {exc}")
 

@@ -104,6 +104,9 @@ class FsspecFileSystem(luigi.target.FileSystem):
 
     def _move_local(self, source: str, target: str) -> None:
         os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        if os.path.isdir(source) and os.path.isdir(target):
+            self._replace_directory(source, target)
+            return
         try:
             os.replace(source, target)
         except OSError as exc:
@@ -113,6 +116,20 @@ class FsspecFileSystem(luigi.target.FileSystem):
             self._copy_local(source, target)
             shutil.rmtree(source) if os.path.isdir(source) else os.remove(source)
         fsync_directory(os.path.dirname(target))
+
+    @staticmethod
+    def _replace_directory(source: str, target: str) -> None:
+        # rename() cannot replace a non-empty directory: the old one steps aside under a
+        # hidden name first, so for a moment the path is missing, never half old, half new.
+        retired = temporary_name(target)
+        os.rename(target, retired)
+        try:
+            os.rename(source, target)
+        except OSError:
+            os.rename(retired, target)
+            raise
+        fsync_directory(os.path.dirname(target))
+        shutil.rmtree(retired, ignore_errors=True)
 
     def rename_dont_move(self, path: str, dest: str) -> None:
         """Move ``path`` to ``dest`` unless ``dest`` exists (``FileAlreadyExists``)."""

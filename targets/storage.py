@@ -9,6 +9,7 @@ given to the target, the protocol's section of ``luigi.cfg`` (``[s3]``, ``[gcs]`
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import re
@@ -83,6 +84,8 @@ class Location:
         return self._fs
 
     def _create_filesystem(self) -> AbstractFileSystem:
+        if self._fs_class is LocalFileSystem and not self._options:
+            return _local_filesystem()
         try:
             return self._fs_class(**self._options)
         except DashPipelineError:
@@ -93,6 +96,12 @@ class Location:
                 f"cannot set up storage for {redact(self.url)!r} with options {sorted(self._options)}: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
+
+
+@functools.cache
+def _local_filesystem() -> LocalFileSystem:
+    # One shared instance: fsspec's own instance cache costs a tokenize per call, per target.
+    return LocalFileSystem()
 
 
 def canonical_protocol(protocol: str | None) -> str:

@@ -89,3 +89,10 @@ def test_explain_mark_fresh_and_forget(tmp_path: Path) -> None:
     assert "verdict: stale — input" in explained.stdout  # loud now sees the hand-made greeting
     unknown = greetings("explain", tmp_path, "laud")
     assert unknown.exit_code == ExitCode.INVALID_PIPELINE and "did you mean 'loud'" in unknown.stderr
+
+
+def test_force_carries_through_a_missing_output(tmp_path: Path) -> None:
+    assert greetings("run", tmp_path).exit_code == ExitCode.OK
+    (tmp_path / "loud-2026-11-24.txt").unlink()
+    forced = greetings("run", tmp_path, "--force", "greet")
+    assert ran(forced) == ["greetings.greet", "greetings.loud", "greetings.words"]

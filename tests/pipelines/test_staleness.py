@@ -207,3 +207,128 @@ def test_source_version_opt_in(tmp_path) -> None:
     assert code_version(Explicit()) == "3"
     digest = code_version(Sourced())
     assert digest is not None and digest.startswith("source ") and len(digest) == len("source ") + 12
+
+
+# --- Cases a review found: each once made a task look up to date when it was not. -------------
+
+
+class RewritesItsInput(Step):
+    """Reads its input, which someone replaces while it runs."""
+
+    def requires(self):
+        return External(url=f"{self.root}/raw.txt")
+
+    def output(self):
+        return self.target("copy.txt")
+
+    def run(self):
+        with self.input().open("r") as source:
+            text = source.read()
+        with self.input().open("w") as concurrent_writer:
+            concurrent_writer.write("changed during the run")
+        with self.output().open("w") as destination:
+            destination.write(text)
+
+
+def test_input_changed_during_the_run_leaves_the_result_stale(tmp_path) -> None:
+    (tmp_path / "raw.txt").write_text("original")
+    task = RewritesItsInput(root=str(tmp_path))
+    assert run_tasks([task], assessment=assess([task])).exit_code == ExitCode.OK
+    verdict = assess([task]).verdicts[task.task_id]
+    assert verdict.state is State.STALE and verdict.reason.startswith(f"input {tmp_path}/raw.txt changed")
+
+
+class MakesADirectory(Step):
+    def requires(self):
+        return External(url=f"{self.root}/raw.txt")
+
+    def output(self):
+        return self.target("parts")
+
+    def run(self):
+        with self.input().open("r") as source, self.output().temporary_path() as directory:
+            import os
+
+            os.makedirs(directory)
+            with open(f"{directory}/part-0", "w") as part:
+                part.write(source.read())
+
+
+class ReadsTheDirectory(Step):
+    def requires(self):
+        return self.clone(MakesADirectory)
+
+    def output(self):
+        return self.target("summary.txt")
+
+    def run(self):
+        with open(f"{self.input().path}/part-0") as part, self.output().open("w") as destination:
+            destination.write(part.read().upper())
+
+
+def test_no_early_cutoff_when_an_input_cannot_be_fingerprinted(tmp_path) -> None:
+    (tmp_path / "raw.txt").write_text("one")
+    goal = ReadsTheDirectory(root=str(tmp_path))
+    assert run_tasks([goal], assessment=assess([goal])).exit_code == ExitCode.OK
+    (tmp_path / "raw.txt").write_text("two")
+    report = run_tasks([goal], assessment=assess([goal]))
+    outcomes = {r.task.get_task_family(): r.outcome for r in report.tasks}
+    assert outcomes["ReadsTheDirectory"] is Outcome.RAN  # a directory's content cannot be compared
+    assert (tmp_path / "summary.txt").read_text() == "TWO"
+
+
+class NoOutputFile(Task):
+    """Outputs a plain luigi target whose str() is not a URL: records key it by task and position."""
+
+    root = luigi.Parameter()
+    factor = luigi.IntParameter(default=1)
+
+    class Flag(luigi.Target):
+        def __init__(self, path: str) -> None:
+            self.marker = path
+
+        def exists(self) -> bool:
+            import os
+
+            return os.path.exists(self.marker)
+
+    def output(self):
+        return self.Flag(f"{self.root}/flag")
+
+    def run(self):
+        with open(self.output().marker, "w") as flag:
+            flag.write(str(self.factor))
+
+
+def test_central_records_notice_a_changed_parameter_and_unnamed_targets_stay_up_to_date(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import use_luigi_config
+
+    config = tmp_path / "luigi.cfg"
+    config.write_text(f"[dashpipe]\nrecords = {tmp_path}/records\n")
+    use_luigi_config(monkeypatch, config)
+    first = NoOutputFile(root=str(tmp_path), factor=1)
+    assert run_tasks([first], assessment=assess([first])).exit_code == ExitCode.OK
+    assert assess([first]).verdicts[first.task_id].state is State.UP_TO_DATE  # same key in a new check
+    changed = NoOutputFile(root=str(tmp_path), factor=2)
+    verdict = assess([changed]).verdicts[changed.task_id]
+    assert verdict.state is State.STALE and verdict.reason == "param factor: 1 → 2"
+
+
+class WritesHalfThenDies(Step):
+    def output(self):
+        return self.target("half.txt")
+
+    def run(self):
+        with open(self.output().path, "w") as raw:  # not atomic, on purpose
+            raw.write("half")
+        raise RuntimeError("killed halfway")
+
+
+def test_a_first_build_that_failed_halfway_is_stale(tmp_path) -> None:
+    task = WritesHalfThenDies(root=str(tmp_path))
+    assert run_tasks([task], assessment=assess([task])).exit_code == ExitCode.TASK_FAILED
+    verdict = assess([task]).verdicts[task.task_id]
+    assert verdict.state is State.STALE
+    assert verdict.reason == "its last build did not finish (interrupted, or failed)"

@@ -168,7 +168,8 @@ def test_failing_shell_command_publishes_nothing_and_says_why(tmp_path: Path) ->
     assert "command exited with 3: disk on fire" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out" / "made.txt").exists()
-    assert [p.name for p in (tmp_path / "out").iterdir()] == []  # no staging file left behind
+    # No staging file left behind: only the build record, which marks the build unfinished.
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [".dashpipe"]
 
 
 def test_shell_command_that_writes_nothing_fails(tmp_path: Path) -> None:
