@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import os
@@ -17,11 +16,7 @@ import luigi
 from luigi.parameter import ParameterVisibility
 
 from pipelines.errors import ParameterError, TaskLoadError
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+from pipelines.suggest import did_you_mean
 
 
 def _import_error(reference: str, exc: BaseException) -> TaskLoadError:
@@ -105,9 +100,7 @@ def load_task_class(spec: str) -> type[luigi.Task]:
     task_class = getattr(module, task_name, None)
     if task_class is None:
         listing = f" (tasks there: {', '.join(tasks)})" if tasks else " (it defines no luigi tasks)"
-        raise TaskLoadError(
-            f"no task {task_name!r} in {module_ref}{listing}{_did_you_mean(task_name, tasks)}"
-        )
+        raise TaskLoadError(f"no task {task_name!r} in {module_ref}{listing}{did_you_mean(task_name, tasks)}")
     if not (inspect.isclass(task_class) and issubclass(task_class, luigi.Task)):
         raise TaskLoadError(f"{spec} is a {type(task_class).__name__}, not a luigi Task class")
     return task_class
@@ -155,7 +148,7 @@ def parse_parameters(
             continue
         parameter = declared.get(key)
         if parameter is None:
-            hint = _did_you_mean("--" + name, options)
+            hint = did_you_mean("--" + name, options)
             listing = ", ".join(options) or "none"
             raise ParameterError(f"{owner} has no parameter --{name} (its parameters: {listing}){hint}")
         is_flag = (

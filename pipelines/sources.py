@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import luigi
 
 from pipelines.errors import ParameterError
 from pipelines.loading import load_task_class, parse_parameters
-from pipelines.yaml.compile import CompiledPipeline, load_pipeline
+
+if TYPE_CHECKING:
+    from pipelines.yaml.compile import CompiledPipeline
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -85,5 +87,7 @@ class TaskSource(PipelineSource):
 def open_pipeline(reference: str) -> PipelineSource:
     """A YAML pipeline file (``.yaml``/``.yml``) or a Python task (``MODULE:TASK``)."""
     if reference.endswith(YAML_SUFFIXES):
+        from pipelines.yaml.compile import load_pipeline  # YAML support loads only for YAML files
+
         return YamlSource(load_pipeline(reference))
     return TaskSource(load_task_class(reference))

@@ -13,12 +13,13 @@ import luigi
 
 from pipelines.errors import PipelineError
 from pipelines.loading import load_task_class, relative_task_reference
+from pipelines.suggest import did_you_mean
 from pipelines.task import External, Task
 from pipelines.yaml.execute import call_function, run_command
 from pipelines.yaml.params import luigi_parameter
 from pipelines.yaml.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
 from pipelines.yaml.templates import render, resolve_env
-from pipelines.yaml.validate import did_you_mean, load_pipeline_spec
+from pipelines.yaml.validate import load_pipeline_spec
 from targets import BaseTarget, target_for_url
 
 logger = logging.getLogger("dashpipe.yaml")

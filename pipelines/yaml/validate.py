@@ -17,6 +17,7 @@ from typing import Any
 import targets
 from pipelines.errors import PipelineError, TaskLoadError
 from pipelines.loading import load_task_class, make_importable_from, relative_task_reference
+from pipelines.suggest import did_you_mean
 from pipelines.task import Task
 from pipelines.yaml import source
 from pipelines.yaml.issues import Issue, PipelineInvalid
@@ -53,11 +54,6 @@ _NAME_RULES = {
     "pipeline": "a pipeline name starts with a letter and uses letters, digits, _ and -",
     "run": "expected module:function, e.g. my_package.steps:clean",
 }
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _kind(value: Any) -> str:
