@@ -84,6 +84,13 @@ class RunSettings:
         return Policy(self.force_all, frozenset(self.force), self.rebuild_unrecorded)
 
 
+def _with_options(command: F, options: list[Callable[[F], F]]) -> F:
+    """Apply click options so that they list in the order given."""
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def staleness_options(command: F) -> F:
     """How to decide what is stale: shared by run, backfill and status."""
     options = [
@@ -101,9 +108,7 @@ def staleness_options(command: F) -> F:
             help="Treat outputs without a build record (made by hand, or before dash-pipeline) as stale.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _with_options(command, options)
 
 
 def run_options(command: F) -> F:
@@ -147,9 +152,7 @@ def run_options(command: F) -> F:
             help="Plain luigi: a task is done when its outputs exist; nothing is checked for staleness.",
         ),
     ]
-    for option in reversed(options):
-        collect = option(collect)
-    return staleness_options(collect)  # type: ignore[return-value]
+    return _with_options(staleness_options(collect), options)  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
