@@ -12,14 +12,8 @@ from luigi.task import flatten
 
 from pipelines.describe import describe
 from pipelines.graph import Graph, Plan, build_graph, guarded, is_external
-from pipelines.records import (
-    BuildRecord,
-    code_version,
-    keyed_inputs,
-    keyed_outputs,
-    public_params,
-    read_records,
-)
+from pipelines.record_store import read_records
+from pipelines.records import BuildRecord, code_version, keyed_inputs, keyed_outputs, public_params
 from targets import BaseTarget, FileTarget
 from targets.fingerprint import MISSING, describe_change, observe_many
 

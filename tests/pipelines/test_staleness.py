@@ -186,7 +186,7 @@ def test_force_one_step_and_everything_downstream(built: Backend) -> None:
 
 
 def test_records_hold_no_private_parameters(built: Backend) -> None:
-    from pipelines.records import read_records
+    from pipelines.record_store import read_records
 
     goal = Measure(root=built.url(), options=built.options)
     record = read_records([goal])[goal.task_id]
