@@ -473,6 +473,9 @@ def _exit_now(code: object) -> None:
     elif not isinstance(code, int):
         click.echo(str(code), err=True)
         code = 1
+    mysql = sys.modules.get("targets.mysql")
+    if mysql is not None:
+        mysql.close_connections()  # say goodbye to the server rather than drop the socket
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -25,6 +25,7 @@ DEFAULT_TYPE = "file"
 _registry: dict[str, type[BaseTarget] | str] = {
     "file": "targets.file:FileTarget",
     "parquet": "targets.parquet:ParquetTarget",
+    "mysql": "targets.mysql:MySqlTableTarget",
 }
 _schemes: dict[str, str] = {}
 _entry_points_loaded = False

@@ -31,7 +31,7 @@ import fsspec
 import pytest
 
 from targets import FileTarget
-from tests.servers import Server, start_fake_gcs, start_moto
+from tests.servers import Server, start_fake_gcs, start_mariadb, start_moto
 
 BACKENDS = ["local", "memory", "s3", "gcs"]
 
@@ -44,6 +44,25 @@ def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def s3_server(server_logs: Path) -> Iterator[Server]:
     server = start_moto(server_logs)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mysql_server(server_logs: Path) -> Iterator[Server]:
+    """A throwaway MariaDB, or your own server: DASHPIPE_TEST_MYSQL_URL=mysql://user@host:port/db
+    with its password in MYSQL_PWD (the database is used for test tables and dropped objects)."""
+    own = os.environ.get("DASHPIPE_TEST_MYSQL_URL")
+    if own:
+        yield Server(
+            "mysql",
+            own.rstrip("/"),
+            None,
+            server_logs / "none",  # type: ignore[arg-type]
+            {"password": os.environ.get("MYSQL_PWD", "")},
+        )
+        return
+    server = start_mariadb(server_logs)
     yield server
     server.stop()
 

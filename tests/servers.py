@@ -43,7 +43,7 @@ class Server:
         return self.process.pid
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
@@ -141,3 +141,77 @@ def start_fake_gcs(log_dir: Path) -> Server:
         "warn",
     ]
     return _spawn("fake-gcs-server", argv, url, log_dir, probe_path="/storage/v1/b")
+
+
+MYSQL_PASSWORD = "dash-test-password"
+
+
+def _mariadb_binary(name: str) -> str:
+    found = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
+    if not found:
+        raise ServerStartError(
+            f"{name} not found: install mariadb-server-core and mariadb-client-core (scripts/test.sh does)"
+        )
+    return found
+
+
+def start_mariadb(base: Path) -> Server:
+    """A throwaway MariaDB on 127.0.0.1 with database ``dashpipe`` and user ``dash``."""
+    import getpass
+
+    import pymysql
+
+    datadir = base / "mariadb"
+    datadir.mkdir()
+    user = getpass.getuser()
+    install = [
+        _mariadb_binary("mariadb-install-db"),
+        "--no-defaults",
+        f"--datadir={datadir}",
+        f"--user={user}",
+        "--auth-root-authentication-method=normal",
+        "--skip-test-db",
+        "--skip-name-resolve",
+    ]
+    done = subprocess.run(install, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ServerStartError(f"mariadb-install-db failed: {done.stderr[-2000:]}")
+    port = free_port()
+    argv = [
+        _mariadb_binary("mariadbd"),
+        "--no-defaults",
+        f"--user={user}",
+        f"--datadir={datadir}",
+        f"--socket={datadir}/sock",
+        f"--port={port}",
+        "--bind-address=127.0.0.1",
+        "--skip-name-resolve",
+        "--innodb-buffer-pool-size=32M",
+        "--innodb-flush-log-at-trx-commit=0",
+        "--skip-log-bin",
+        "--performance-schema=OFF",
+    ]
+    log_path = base / "mariadb.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = Server("mariadb", f"mysql://dash@127.0.0.1:{port}/dashpipe", process, log_path)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            admin = pymysql.connect(host="127.0.0.1", port=port, user="root", password="", connect_timeout=2)
+            break
+        except pymysql.err.OperationalError as exc:
+            if process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise ServerStartError(
+                    f"mariadb did not start: {exc}\n{log_path.read_text()[-2000:]}"
+                ) from exc
+            time.sleep(0.05)
+    with admin.cursor() as cursor:
+        cursor.execute("CREATE DATABASE dashpipe")
+        cursor.execute("CREATE USER 'dash'@'%%' IDENTIFIED BY %s", (MYSQL_PASSWORD,))
+        cursor.execute("GRANT ALL PRIVILEGES ON *.* TO 'dash'@'%'")  # no arguments: no %-escaping
+    admin.commit()
+    admin.close()
+    server.extra = {"host": "127.0.0.1", "port": port, "password": MYSQL_PASSWORD}
+    return server

@@ -1,0 +1,308 @@
+"""MySqlTableTarget: the rows of one load (an update id) in a MySQL or MariaDB table.
+
+``mysql://USER@HOST:PORT/DATABASE/TABLE?update_id=2026-11-24``. Rows and a marker
+row are written in one transaction: a load is in the table whole, with its
+marker, or not at all. The marker (table ``dashpipe_markers``) keys loads by
+target table and update id and keeps a fingerprint: row count, a checksum of the
+loaded data and a load id.
+
+The password never appears in a URL: it comes from the ``password`` option, the
+``[mysql] password`` key of luigi.cfg (use ``${ENV_VAR}`` there), or the
+``MYSQL_PWD`` environment variable, as the mysql client reads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from targets.base import BaseTarget
+from targets.errors import StorageError, TargetError
+from targets.fingerprint import Fingerprint
+from targets.storage import configured_options, redact
+
+MARKER_TABLE = "dashpipe_markers"
+UPDATE_ID_COLUMN = "dashpipe_update_id"
+BATCH_ROWS = 20_000
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# Update ids are passed as parameters anyway; refusing quotes and semicolons keeps them readable
+# in markers and logs, and a mistaken template visible.
+_UPDATE_ID = re.compile(r"^[A-Za-z0-9_.:+=@/ -]{1,255}$")
+_CONNECT_ERRORS = {2003: "cannot connect", 2005: "unknown host", 2013: "connection lost"}
+
+
+def quote(identifier: str) -> str:
+    """A validated identifier in backticks; anything else is refused, never escaped into SQL."""
+    if not _IDENTIFIER.match(identifier):
+        raise TargetError(f"{identifier!r} is not a valid MySQL identifier here (letters, digits and _)")
+    return f"`{identifier}`"
+
+
+def quote_column(name: str) -> str:
+    """Column names come from Arrow schemas: any text, backtick-quoted with backticks doubled."""
+    if not name or len(name) > 64 or "\x00" in name:
+        raise TargetError(f"column name {name!r} cannot be a MySQL column (1 to 64 characters)")
+    return "`" + name.replace("`", "``") + "`"
+
+
+class _Connections:
+    """Connections kept per server, user and database for the life of a run, and closed at the end."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[tuple, Any] = {}
+
+    def get(self, settings: dict[str, Any], url: str) -> Any:
+        import pymysql
+
+        key = (os.getpid(), settings["host"], settings["port"], settings["user"], settings["database"])
+        with self._lock:
+            connection = self._open.get(key)
+            if connection is not None and connection.open:
+                return connection
+            try:
+                connection = pymysql.connect(
+                    autocommit=False, charset="utf8mb4", connect_timeout=10, **settings
+                )
+            except pymysql.err.OperationalError as exc:
+                raise StorageError(f"cannot open {url}: {describe_mysql_error(exc, settings)}") from None
+            self._open[key] = connection
+            return connection
+
+    def close_all(self) -> None:
+        with self._lock:
+            for key, connection in list(self._open.items()):
+                if key[0] == os.getpid():
+                    with suppress(Exception):  # already gone: nothing left to close
+                        connection.close()
+            self._open.clear()
+
+
+connections = _Connections()
+
+
+def close_connections() -> None:
+    """Close every connection this process opened; the CLI calls it before exiting."""
+    connections.close_all()
+
+
+def describe_mysql_error(exc: Exception, settings: dict[str, Any]) -> str:
+    code = exc.args[0] if exc.args else None
+    where = f"{settings['host']}:{settings['port']}"
+    if code == 1045:
+        return (
+            f"access denied for user {settings['user']!r} (check the password: MYSQL_PWD or [mysql] password)"
+        )
+    if code == 1049:
+        return f"database {settings['database']!r} does not exist on {where}"
+    if code in _CONNECT_ERRORS:
+        return f"{_CONNECT_ERRORS[code]} to {where}"
+    message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    return f"MySQL error {code}: {message}"
+
+
+class MySqlTableTarget(BaseTarget):
+    """One update id's rows in a MySQL table; see the module docstring."""
+
+    type_name = "mysql"
+    schemes = ("mysql",)
+
+    def __init__(self, url: str, update_id: str | None = None, **options: Any) -> None:
+        super().__init__(url)
+        parts = urlsplit(url)
+        shown = redact(url)
+        path = [unquote(part) for part in parts.path.strip("/").split("/") if part]
+        if parts.scheme != "mysql" or not parts.hostname or len(path) != 2 or not parts.username:
+            raise TargetError(f"malformed URL {shown!r}: expected mysql://USER@HOST:PORT/DATABASE/TABLE")
+        self.database, self.table = path
+        for identifier in (self.database, self.table):
+            if not _IDENTIFIER.match(identifier):
+                raise TargetError(
+                    f"malformed URL {shown!r}: {identifier!r} is not a plain identifier "
+                    "(letters, digits and _)"
+                )
+        query = parse_qs(parts.query)
+        update_id = update_id if update_id is not None else (query.get("update_id") or [None])[0]
+        if update_id is None:
+            raise TargetError(f"{shown}: needs an update id (?update_id=... in the URL, or update_id=)")
+        if not _UPDATE_ID.match(str(update_id)) or not str(update_id).strip():
+            raise TargetError(
+                f"{shown}: update id {str(update_id)[:80]!r} must be 1 to 255 letters, digits "
+                "or _ . : + = @ / - and spaces"
+            )
+        self.update_id = str(update_id)
+        configured = configured_options("mysql")
+        password = options.get("password", configured.get("password"))
+        if password is None:
+            password = parts.password if parts.password is not None else os.environ.get("MYSQL_PWD", "")
+        self._settings = {
+            "host": parts.hostname,
+            "port": parts.port or int(configured.get("port", 3306)),
+            "user": unquote(parts.username),
+            "password": str(password),
+            "database": self.database,
+        }
+        self.marker_table = str(options.get("marker_table", configured.get("marker_table", MARKER_TABLE)))
+        quote(self.marker_table)
+
+    @property
+    def display_url(self) -> str:
+        # Without the query: ?update_id=... shown once, after the table.
+        return redact(self.url.split("?", 1)[0]) + f"?update_id={self.update_id}"
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        import pymysql
+
+        connection = connections.get(self._settings, self.display_url)
+        try:
+            with connection.cursor() as cursor:
+                yield cursor
+        except pymysql.err.MySQLError as exc:
+            with suppress(pymysql.err.MySQLError):
+                connection.rollback()
+            raise StorageError(f"{self.display_url}: {describe_mysql_error(exc, self._settings)}") from None
+
+    def _ensure_marker_table(self, cursor: Any) -> None:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {quote(self.marker_table)} ("
+            " target_table VARCHAR(64) NOT NULL, update_id VARCHAR(255) NOT NULL,"
+            " row_count BIGINT NOT NULL, checksum CHAR(64) NOT NULL, load_id CHAR(32) NOT NULL,"
+            " loaded_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+            " PRIMARY KEY (target_table, update_id)) ENGINE=InnoDB"
+        )
+
+    def _marker(self) -> tuple[int, str, str] | None:
+        with self._cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+                (self.database, self.marker_table),
+            )
+            if not cursor.fetchone()[0]:
+                return None
+            cursor.execute(
+                f"SELECT row_count, checksum, load_id FROM {quote(self.marker_table)}"
+                " WHERE target_table = %s AND update_id = %s",
+                (self.table, self.update_id),
+            )
+            row = cursor.fetchone()
+        connections.get(self._settings, self.display_url).commit()  # end the read's snapshot
+        return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
+
+    def exists(self) -> bool:
+        return self._marker() is not None
+
+    def fingerprint(self) -> Fingerprint | None:
+        marker = self._marker()
+        if marker is None:
+            return None
+        rows, checksum, load_id = marker
+        return {"kind": "mysql", "size": rows, "checksum": checksum, "load_id": load_id}
+
+    def matches(self, recorded: Fingerprint | None, listed: Any = None) -> bool | None:
+        current = self.fingerprint()
+        if current is None:
+            return False
+        # The same data loaded again is the same version: compare content, not the load.
+        return (
+            bool(recorded)
+            and recorded.get("checksum") == current["checksum"]
+            and recorded.get("size") == current["size"]
+        )
+
+    def write(self, table: Any, mode: str = "replace") -> None:
+        """Load a ``pyarrow.Table`` as this update id's rows, with its marker, in one transaction.
+
+        ``mode="replace"`` drops the update id's earlier rows first; ``"append"`` keeps them.
+        The table is created from the Arrow schema when it does not exist yet.
+        """
+        import pyarrow as pa
+
+        from targets.mysql_types import create_table_sql, rows_of
+
+        if not isinstance(table, pa.Table):
+            raise TargetError(
+                f"{self.display_url}: write() needs a pyarrow.Table, got {type(table).__name__}"
+            )
+        if mode not in ("replace", "append"):
+            raise TargetError(f"{self.display_url}: mode must be 'replace' or 'append', got {mode!r}")
+        if UPDATE_ID_COLUMN in table.column_names:
+            raise TargetError(f"{self.display_url}: the column {UPDATE_ID_COLUMN!r} is reserved")
+        checksum = _checksum(table)
+        columns = ", ".join([*map(quote_column, table.column_names), quote(UPDATE_ID_COLUMN)])
+        placeholders = ", ".join(["%s"] * (table.num_columns + 1))
+        insert = f"INSERT INTO {quote(self.table)} ({columns}) VALUES ({placeholders})"
+        connection = connections.get(self._settings, self.display_url)
+        with self._cursor() as cursor:
+            # DDL commits implicitly in MySQL: it runs before the load's transaction starts.
+            self._ensure_marker_table(cursor)
+            cursor.execute(create_table_sql(quote(self.table), table.schema, quote_column, UPDATE_ID_COLUMN))
+            connection.commit()
+            connection.begin()
+            if mode == "replace":
+                cursor.execute(
+                    f"DELETE FROM {quote(self.table)} WHERE {quote(UPDATE_ID_COLUMN)} = %s", (self.update_id,)
+                )
+            for batch in rows_of(table, self.update_id, BATCH_ROWS):
+                cursor.executemany(insert, batch)
+            cursor.execute(
+                f"REPLACE INTO {quote(self.marker_table)}"
+                " (target_table, update_id, row_count, checksum, load_id) VALUES (%s, %s, %s, %s, %s)",
+                (self.table, self.update_id, table.num_rows, checksum, uuid.uuid4().hex),
+            )
+            connection.commit()
+
+    def read(self, columns: list[str] | None = None) -> Any:
+        """This update id's rows as a ``pyarrow.Table`` (without the update-id column)."""
+        import pyarrow as pa
+
+        if not self.exists():
+            raise StorageError(f"{self.display_url}: not loaded (no marker for this update id)")
+        with self._cursor() as cursor:
+            selected = ", ".join(map(quote_column, columns)) if columns else "*"
+            cursor.execute(
+                f"SELECT {selected} FROM {quote(self.table)} WHERE {quote(UPDATE_ID_COLUMN)} = %s",
+                (self.update_id,),
+            )
+            names = [description[0] for description in cursor.description]
+            rows = cursor.fetchall()
+        connections.get(self._settings, self.display_url).commit()
+        data = {name: [row[index] for row in rows] for index, name in enumerate(names)}
+        data.pop(UPDATE_ID_COLUMN, None)
+        return pa.table(data)
+
+    def remove(self) -> None:
+        connection = connections.get(self._settings, self.display_url)
+        with self._cursor() as cursor:
+            self._ensure_marker_table(cursor)
+            connection.begin()
+            cursor.execute(
+                f"DELETE FROM {quote(self.marker_table)} WHERE target_table = %s AND update_id = %s",
+                (self.table, self.update_id),
+            )
+            cursor.execute(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+                (self.database, self.table),
+            )
+            if cursor.fetchone()[0]:
+                cursor.execute(
+                    f"DELETE FROM {quote(self.table)} WHERE {quote(UPDATE_ID_COLUMN)} = %s", (self.update_id,)
+                )
+            connection.commit()
+
+
+def _checksum(table: Any) -> str:
+    """A digest of the data itself: the same rows loaded again give the same checksum."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table.combine_chunks())
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()

@@ -1,0 +1,237 @@
+"""MySqlTableTarget against a real MariaDB: loads, markers, transactions, hostile names, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pymysql
+import pytest
+
+from pipelines import ExitCode
+from targets import StorageError, TargetError, target_for_url
+from targets.mysql import MySqlTableTarget, close_connections
+from tests.helpers import run_cli
+from tests.servers import Server, free_port
+
+
+@pytest.fixture
+def db(mysql_server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The server's database URL; the password is in MYSQL_PWD, as a user would have it."""
+    monkeypatch.setenv("MYSQL_PWD", mysql_server.extra["password"])
+    yield mysql_server.url
+    close_connections()
+
+
+def table_url(db: str, update_id: str = "2026-11-24") -> str:
+    return f"{db}/t_{uuid.uuid4().hex[:10]}?update_id={update_id}"
+
+
+def rows_in(db: str, table: str, update_id: str) -> int:
+    target = MySqlTableTarget(f"{db}/{table}?update_id={update_id}")
+    settings = target._settings
+    with pymysql.connect(**settings) as connection, connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM `{table}` WHERE dashpipe_update_id = %s", (update_id,))
+        return cursor.fetchone()[0]
+
+
+SALES = pa.table({"store": ["ams", "ber", "cph"], "revenue": [132.0, 198.5, 34.9], "units": [4, 8, 1]})
+
+
+def test_load_read_and_fingerprint(db: str) -> None:
+    target = target_for_url(table_url(db))
+    assert isinstance(target, MySqlTableTarget)
+    assert not target.exists() and target.fingerprint() is None
+    target.write(SALES)
+    assert target.exists()
+    assert target.read().sort_by("store").equals(SALES)
+    first = target.fingerprint()
+    assert first["size"] == 3
+    target.write(SALES)  # the same rows again: same checksum, a new load
+    again = target.fingerprint()
+    assert again["checksum"] == first["checksum"] and again["load_id"] != first["load_id"]
+    assert target.matches(first) is True
+
+
+def test_replace_touches_only_its_update_id_and_append_adds(db: str) -> None:
+    monday = MySqlTableTarget(table_url(db, "2026-11-23"))
+    tuesday = MySqlTableTarget(f"{monday.url.split('?')[0]}?update_id=2026-11-24")
+    monday.write(SALES)
+    tuesday.write(SALES)
+    smaller = SALES.slice(0, 1)
+    tuesday.write(smaller)
+    assert rows_in(db, tuesday.table, "2026-11-24") == 1
+    assert rows_in(db, monday.table, "2026-11-23") == 3
+    tuesday.write(smaller, mode="append")
+    assert rows_in(db, tuesday.table, "2026-11-24") == 2
+    assert tuesday.matches(monday.fingerprint()) is False
+    tuesday.remove()
+    assert not tuesday.exists() and rows_in(db, tuesday.table, "2026-11-24") == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://dash@127.0.0.1:1/dashpipe/t; DROP TABLE x?update_id=1", "not a plain identifier"),
+        ("mysql://dash@127.0.0.1:1/dash`pipe/t?update_id=1", "not a plain identifier"),
+        ("mysql://dash@127.0.0.1:1/dashpipe/t?update_id=x'; DROP TABLE t; --", "update id"),
+        ("mysql://dash@127.0.0.1:1/dashpipe/t", "needs an update id"),
+        ("mysql://127.0.0.1:1/dashpipe/t?update_id=1", "expected mysql://USER@HOST:PORT/DATABASE/TABLE"),
+    ],
+)
+def test_hostile_or_malformed_names_are_rejected(url: str, message: str) -> None:
+    with pytest.raises(TargetError, match=message):
+        MySqlTableTarget(url)
+
+
+def test_password_never_shows(db: str) -> None:
+    with_password = db.replace("dash@", "dash:hunter2@") + "/t?update_id=1"
+    target = MySqlTableTarget(with_password)
+    assert "hunter2" not in repr(target) and "hunter2" not in str(target)
+
+
+def test_wrong_password_unreachable_host_and_missing_database(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MYSQL_PWD", "wrong")
+    with pytest.raises(StorageError, match="access denied for user 'dash'"):
+        MySqlTableTarget(table_url(db)).exists()
+    close_connections()
+    with pytest.raises(StorageError, match=r"cannot connect to 127\.0\.0\.1:"):
+        MySqlTableTarget(f"mysql://dash@127.0.0.1:{free_port()}/dashpipe/t?update_id=1").exists()
+
+
+def test_missing_database(db: str) -> None:
+    base = db.rsplit("/", 1)[0]
+    with pytest.raises(StorageError, match="database 'no_such_db' does not exist"):
+        MySqlTableTarget(f"{base}/no_such_db/t?update_id=1").exists()
+
+
+def uncommitted_rows(cursor, table: str) -> int:
+    try:
+        cursor.execute(f"SELECT COUNT(*) FROM `{table}`")
+    except pymysql.err.ProgrammingError:  # the loader has not created the table yet
+        return 0
+    return cursor.fetchone()[0]
+
+
+KILLED_LOADER = """
+import sys, pyarrow as pa
+from targets.mysql import MySqlTableTarget
+target = MySqlTableTarget(sys.argv[1])
+rows = 400_000
+table = pa.table({"n": pa.array(range(rows), pa.int64()), "text": pa.array(["x" * 40] * rows)})
+print("LOADING", flush=True)
+target.write(table)
+print("DONE", flush=True)
+"""
+
+
+def test_sigkill_during_a_large_load_leaves_no_rows_and_no_marker(db: str, mysql_server: Server) -> None:
+    url = table_url(db)
+    target = MySqlTableTarget(url)
+    loader = subprocess.Popen(
+        [sys.executable, "-c", KILLED_LOADER, url], stdout=subprocess.PIPE, text=True, env={**os.environ}
+    )
+    try:
+        assert loader.stdout.readline().strip() == "LOADING"
+        deadline = time.monotonic() + 60
+        with pymysql.connect(**target._settings, autocommit=True) as watcher, watcher.cursor() as cursor:
+            # Rows the load has written but not committed are visible only to a dirty read.
+            cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
+            while not uncommitted_rows(cursor, target.table) > 1000:  # then kill the load mid-way
+                assert loader.poll() is None, "the load finished before it could be killed"
+                assert time.monotonic() < deadline, "the load never started writing rows"
+                time.sleep(0.01)
+        loader.send_signal(signal.SIGKILL)
+        loader.wait(timeout=30)
+    finally:
+        if loader.poll() is None:
+            loader.kill()
+    assert not target.exists()
+    assert rows_in(db, target.table, "2026-11-24") == 0
+
+
+PIPELINE = """
+pipeline: warehouse
+params:
+  date: {type: date}
+  db: {type: string}
+  root: {type: string}
+steps:
+  load:
+    run: mysqlsteps:load
+    inputs: {csv: "{root}/sales-{date}.csv"}
+    outputs:
+      table: "{db}/daily_sales?update_id={date}"
+  report:
+    run: mysqlsteps:report
+    inputs: {table: load.table}
+    outputs: {text: "{root}/report-{date}.txt"}
+"""
+
+STEPS = """
+import pyarrow.csv
+import luigi.format
+
+
+def load(inputs, outputs):
+    with inputs["csv"].with_format(luigi.format.Nop).open("r") as handle:
+        outputs["table"].write(pyarrow.csv.read_csv(handle))
+
+
+def report(inputs, outputs):
+    table = inputs["table"].read()
+    with outputs["text"].open("w") as handle:
+        handle.write(str(sum(table.column("amount").to_pylist())))
+"""
+
+
+def test_yaml_pipeline_loads_skips_and_reloads_a_partition(db: str, tmp_path: Path) -> None:
+    (tmp_path / "warehouse.yaml").write_text(PIPELINE)
+    (tmp_path / "mysqlsteps.py").write_text(STEPS)
+    (tmp_path / "sales-2026-11-24.csv").write_text("store,amount\nams,10\nber,20\n")
+    args = ["run", "warehouse.yaml", "--date", "2026-11-24", "--db", db, "--root", str(tmp_path)]
+    first = run_cli(*args, cwd=tmp_path)
+    assert first.exit_code == ExitCode.OK, first.output
+    assert (tmp_path / "report-2026-11-24.txt").read_text() == "30"
+    again = run_cli(*args, cwd=tmp_path)
+    assert again.exit_code == ExitCode.OK and "nothing to do" in again.stdout
+    (tmp_path / "sales-2026-11-24.csv").write_text("store,amount\nams,10\nber,25\ncph,5\n")
+    status = json.loads(run_cli("status", *args[1:], "--json", cwd=tmp_path).stdout)
+    load = next(task for task in status["tasks"] if task["family"] == "warehouse.load")
+    assert load["state"] == "stale" and "sales-2026-11-24.csv changed" in load["reason"]
+    reloaded = run_cli(*args, cwd=tmp_path)
+    assert reloaded.exit_code == ExitCode.OK, reloaded.output
+    assert (tmp_path / "report-2026-11-24.txt").read_text() == "40"
+    assert rows_in(db, "daily_sales", "2026-11-24") == 3
+    assert os.environ["MYSQL_PWD"] not in first.output + again.output + reloaded.output
+
+
+def test_cli_wrong_password_is_one_clear_line(db: str, tmp_path: Path) -> None:
+    (tmp_path / "warehouse.yaml").write_text(PIPELINE)
+    (tmp_path / "mysqlsteps.py").write_text(STEPS)
+    (tmp_path / "sales-2026-11-24.csv").write_text("store,amount\nams,10\n")
+    result = run_cli(
+        "run",
+        "warehouse.yaml",
+        "--date",
+        "2026-11-24",
+        "--db",
+        db,
+        "--root",
+        str(tmp_path),
+        cwd=tmp_path,
+        env={"MYSQL_PWD": "wrong-password"},
+    )
+    assert result.exit_code == ExitCode.TASK_FAILED
+    assert "access denied for user 'dash'" in result.output and "Traceback" not in result.output
+    assert "wrong-password" not in result.output
