@@ -12,11 +12,16 @@ from targets.registry import ENTRY_POINT_GROUP, known_types, register, target_cl
 
 
 def __getattr__(name: str) -> Any:
-    # ParquetTarget needs pyarrow, a tenth of a second to import: only when asked for.
+    # ParquetTarget needs pyarrow (a tenth of a second to import), MySqlTableTarget pymysql:
+    # only when asked for.
     if name == "ParquetTarget":
         from targets.parquet import ParquetTarget
 
         return ParquetTarget
+    if name == "MySqlTableTarget":
+        from targets.mysql import MySqlTableTarget
+
+        return MySqlTableTarget
     raise AttributeError(f"module 'targets' has no attribute {name!r}")
 
 
@@ -26,6 +31,7 @@ __all__ = [
     "DashPipelineError",
     "FileTarget",
     "IncompleteOutputError",
+    "MySqlTableTarget",
     "ParquetTarget",
     "StorageError",
     "TargetError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,12 +53,20 @@ def create_table_sql(table: str, schema: Any, quote_column: Callable[[str], str]
     )
 
 
-def rows_of(table: Any, update_id: str, batch_rows: int) -> Iterator[list[tuple]]:
-    """Rows as tuples, ``batch_rows`` at a time; converted column by column, the fast way."""
+def rows_of(table: Any, batch_rows: int, *extra: Any) -> Iterator[list[tuple]]:
+    """Rows as tuples ending with ``extra``, ``batch_rows`` at a time; converted column by column."""
     for batch in table.to_batches(max_chunksize=batch_rows):
         columns = [column.to_pylist() for column in batch.columns]
-        yield (
-            [(*row, update_id) for row in zip(*columns, strict=True)]
-            if columns
-            else [(update_id,)] * batch.num_rows
-        )
+        constants = [itertools.repeat(value, batch.num_rows) for value in extra]
+        yield list(zip(*columns, *constants, strict=True))
+
+
+def can_load_data(table: Any) -> bool:
+    """Whether a CSV round trip through LOAD DATA keeps every value: no nulls (CSV cannot tell
+    them from empty text) and only numbers, text and dates."""
+    import pyarrow.types as t
+
+    plain = (t.is_integer, t.is_floating, t.is_string, t.is_large_string, t.is_date32)
+    return all(
+        column.null_count == 0 and any(check(column.type) for check in plain) for column in table.columns
+    )

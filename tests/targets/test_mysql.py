@@ -235,3 +235,20 @@ def test_cli_wrong_password_is_one_clear_line(db: str, tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.TASK_FAILED
     assert "access denied for user 'dash'" in result.output and "Traceback" not in result.output
     assert "wrong-password" not in result.output
+
+
+def test_bulk_load_path_matches_inserts(db: str) -> None:
+    """LOAD DATA LOCAL (opt-in) gives the same rows, quotes and commas included; nulls use INSERTs."""
+    tricky = pa.table(
+        {
+            "text": ["plain", 'with "quotes"', "comma, inside", "back\\slash", "new\nline", "ünïcödé"],
+            "n": pa.array([1, 2, 3, 4, 5, 6], pa.int64()),
+            "x": [0.5, 1.5, 2.5, 3.5, 4.5, 5.5],
+        }
+    )
+    bulk = MySqlTableTarget(table_url(db), bulk_load=True)
+    bulk.write(tricky)
+    assert bulk.read().sort_by("n").equals(tricky)
+    with_nulls = pa.table({"text": ["a", None], "n": pa.array([1, None], pa.int64()), "x": [None, 1.0]})
+    bulk.write(with_nulls)  # falls back to INSERTs: CSV cannot carry NULL
+    assert bulk.read().sort_by("text").to_pylist() == with_nulls.sort_by("text").to_pylist()
