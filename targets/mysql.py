@@ -231,7 +231,8 @@ class MySqlTableTarget(BaseTarget):
         )
 
     def write(self, table: Any, mode: str = "replace") -> None:
-        """Load a ``pyarrow.Table`` as this update id's rows, with its marker, in one transaction.
+        """Load a ``pyarrow.Table`` (or a ParquetTarget's table) as this update id's rows, with its
+        marker, in one transaction.
 
         ``mode="replace"`` drops the update id's earlier rows first; ``"append"`` keeps them.
         The table is created from the Arrow schema when it does not exist yet.
@@ -240,9 +241,12 @@ class MySqlTableTarget(BaseTarget):
 
         from targets.mysql_types import can_load_data, create_table_sql, rows_of
 
+        if hasattr(table, "read") and not isinstance(table, pa.Table):
+            table = table.read()  # a ParquetTarget, or any target that reads back to Arrow
         if not isinstance(table, pa.Table):
             raise TargetError(
-                f"{self.display_url}: write() needs a pyarrow.Table, got {type(table).__name__}"
+                f"{self.display_url}: write() needs a pyarrow.Table or a ParquetTarget, "
+                f"got {type(table).__name__}"
             )
         if mode not in ("replace", "append"):
             raise TargetError(f"{self.display_url}: mode must be 'replace' or 'append', got {mode!r}")

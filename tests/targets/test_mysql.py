@@ -216,25 +216,43 @@ def test_yaml_pipeline_loads_skips_and_reloads_a_partition(db: str, tmp_path: Pa
     assert os.environ["MYSQL_PWD"] not in first.output + again.output + reloaded.output
 
 
-def test_cli_wrong_password_is_one_clear_line(db: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("problem", ["wrong password", "unreachable host", "missing database"])
+def test_cli_connection_problems_are_one_clear_line(problem: str, db: str, tmp_path: Path) -> None:
     (tmp_path / "warehouse.yaml").write_text(PIPELINE)
     (tmp_path / "mysqlsteps.py").write_text(STEPS)
     (tmp_path / "sales-2026-11-24.csv").write_text("store,amount\nams,10\n")
+    env, url, expected = {}, db, ""
+    if problem == "wrong password":
+        env, expected = {"MYSQL_PWD": "wrong-password"}, "access denied for user 'dash'"
+    elif problem == "unreachable host":
+        url, expected = f"mysql://dash@127.0.0.1:{free_port()}/dashpipe", "cannot connect to 127.0.0.1:"
+    else:
+        url, expected = db.rsplit("/", 1)[0] + "/no_such_db", "database 'no_such_db' does not exist"
     result = run_cli(
         "run",
         "warehouse.yaml",
         "--date",
         "2026-11-24",
         "--db",
-        db,
+        url,
         "--root",
         str(tmp_path),
         cwd=tmp_path,
-        env={"MYSQL_PWD": "wrong-password"},
+        env=env,
     )
     assert result.exit_code == ExitCode.TASK_FAILED
-    assert "access denied for user 'dash'" in result.output and "Traceback" not in result.output
-    assert "wrong-password" not in result.output
+    assert expected in result.output and "Traceback" not in result.output
+    assert "wrong-password" not in result.output and os.environ["MYSQL_PWD"] not in result.output
+
+
+def test_load_from_a_parquet_target(db: str, tmp_path: Path) -> None:
+    from targets import ParquetTarget
+
+    parquet = ParquetTarget(str(tmp_path / "sales.parquet"))
+    parquet.write(SALES)
+    target = MySqlTableTarget(table_url(db))
+    target.write(parquet)
+    assert target.read().sort_by("store").equals(SALES)
 
 
 def test_bulk_load_path_matches_inserts(db: str) -> None:
