@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -32,10 +33,11 @@ from targets.storage import configured_options, redact
 MARKER_TABLE = "dashpipe_markers"
 UPDATE_ID_COLUMN = "dashpipe_update_id"
 BATCH_ROWS = 20_000
+IDLE_CHECK_SECONDS = 5.0
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Update ids are passed as parameters anyway; refusing quotes and semicolons keeps them readable
 # in markers and logs, and a mistaken template visible.
-_UPDATE_ID = re.compile(r"^[A-Za-z0-9_.:+=@/ -]{1,255}$")
+_UPDATE_ID = re.compile(r"^(?! )[A-Za-z0-9_.:+=@/ -]{1,255}(?<! )$")
 _CONNECT_ERRORS = {2003: "cannot connect", 2005: "unknown host", 2013: "connection lost"}
 
 
@@ -48,8 +50,8 @@ def quote(identifier: str) -> str:
 
 def quote_column(name: str) -> str:
     """Column names come from Arrow schemas: any text, backtick-quoted with backticks doubled."""
-    if not name or len(name) > 64 or "\x00" in name:
-        raise TargetError(f"column name {name!r} cannot be a MySQL column (1 to 64 characters)")
+    if not name or len(name) > 64 or "\x00" in name or "%" in name:
+        raise TargetError(f"column name {name!r} cannot be a MySQL column here (1 to 64 characters, no %)")
     return "`" + name.replace("`", "``") + "`"
 
 
@@ -59,10 +61,12 @@ class _Connections:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._open: dict[tuple, Any] = {}
+        self._used: dict[tuple, float] = {}
 
     def get(self, settings: dict[str, Any], url: str) -> Any:
         import pymysql
 
+        secret = hashlib.sha256(str(settings["password"]).encode()).hexdigest()
         key = (
             os.getpid(),
             settings["host"],
@@ -70,11 +74,21 @@ class _Connections:
             settings["user"],
             settings["database"],
             settings.get("local_infile", False),
+            secret,
         )
         with self._lock:
             connection = self._open.get(key)
             if connection is not None and connection.open:
-                return connection
+                if time.monotonic() - self._used.get(key, 0.0) < IDLE_CHECK_SECONDS:
+                    self._used[key] = time.monotonic()
+                    return connection
+                try:  # idle for a while: the server may have dropped it (wait_timeout, a restart)
+                    connection.ping(reconnect=False)
+                    self._used[key] = time.monotonic()
+                    return connection
+                except pymysql.err.MySQLError:
+                    with suppress(Exception):
+                        connection.close()
             try:
                 connection = pymysql.connect(
                     autocommit=False, charset="utf8mb4", connect_timeout=10, **settings
@@ -82,6 +96,7 @@ class _Connections:
             except pymysql.err.OperationalError as exc:
                 raise StorageError(f"cannot open {url}: {describe_mysql_error(exc, settings)}") from None
             self._open[key] = connection
+            self._used[key] = time.monotonic()
             return connection
 
     def close_all(self) -> None:
@@ -149,7 +164,9 @@ class MySqlTableTarget(BaseTarget):
         configured = configured_options("mysql")
         password = options.get("password", configured.get("password"))
         if password is None:
-            password = parts.password if parts.password is not None else os.environ.get("MYSQL_PWD", "")
+            password = (
+                unquote(parts.password) if parts.password is not None else os.environ.get("MYSQL_PWD", "")
+            )
         self._settings = {
             "host": parts.hostname,
             "port": parts.port or int(configured.get("port", 3306)),
@@ -159,9 +176,10 @@ class MySqlTableTarget(BaseTarget):
         }
         self.marker_table = str(options.get("marker_table", configured.get("marker_table", MARKER_TABLE)))
         quote(self.marker_table)
-        # LOAD DATA LOCAL loads about 2.7x faster than INSERTs, but a client that allows it sends
+        # LOAD DATA LOCAL loads about 2.6x faster than INSERTs, but a client that allows it sends
         # any file the server asks for: only for servers you trust, hence off unless asked for.
-        self.bulk_load = bool(options.get("bulk_load", configured.get("bulk_load", False)))
+        bulk_load = options.get("bulk_load", configured.get("bulk_load", False))
+        self.bulk_load = bulk_load is True or str(bulk_load).lower() in ("true", "1", "yes")
         if self.bulk_load:
             self._settings["local_infile"] = True
 
@@ -186,9 +204,10 @@ class MySqlTableTarget(BaseTarget):
     def _ensure_marker_table(self, cursor: Any) -> None:
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {quote(self.marker_table)} ("
-            " target_table VARCHAR(64) NOT NULL, update_id VARCHAR(255) NOT NULL,"
+            # Binary keys: the default collations ignore case and trailing spaces.
+            " target_table VARBINARY(64) NOT NULL, update_id VARBINARY(255) NOT NULL,"
             " row_count BIGINT NOT NULL, checksum CHAR(64) NOT NULL, load_id CHAR(32) NOT NULL,"
-            " loaded_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+            " loaded_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), arrow_schema BLOB,"
             " PRIMARY KEY (target_table, update_id)) ENGINE=InnoDB"
         )
 
@@ -239,7 +258,7 @@ class MySqlTableTarget(BaseTarget):
         """
         import pyarrow as pa
 
-        from targets.mysql_types import can_load_data, create_table_sql, rows_of
+        from targets.mysql_types import can_load_data, create_table_sql, rows_of, storable
 
         if hasattr(table, "read") and not isinstance(table, pa.Table):
             table = table.read()  # a ParquetTarget, or any target that reads back to Arrow
@@ -252,6 +271,9 @@ class MySqlTableTarget(BaseTarget):
             raise TargetError(f"{self.display_url}: mode must be 'replace' or 'append', got {mode!r}")
         if UPDATE_ID_COLUMN in table.column_names:
             raise TargetError(f"{self.display_url}: the column {UPDATE_ID_COLUMN!r} is reserved")
+        # Everything that can refuse the data happens before the transaction starts.
+        schema = table.schema
+        rows = storable(table, self.display_url)
         checksum = _checksum(table)
         connection = connections.get(self._settings, self.display_url)
         columns = ", ".join([*map(quote_column, table.column_names), quote(UPDATE_ID_COLUMN)])
@@ -261,24 +283,53 @@ class MySqlTableTarget(BaseTarget):
         with self._cursor() as cursor:
             # DDL commits implicitly in MySQL: it runs before the load's transaction starts.
             self._ensure_marker_table(cursor)
-            cursor.execute(create_table_sql(quote(self.table), table.schema, quote_column, UPDATE_ID_COLUMN))
+            cursor.execute(create_table_sql(quote(self.table), schema, quote_column, UPDATE_ID_COLUMN))
             connection.commit()
             connection.begin()
-            if mode == "replace":
+            try:
+                previous = self._marker_in(cursor) if mode == "append" else None
+                if mode == "replace":
+                    cursor.execute(
+                        f"DELETE FROM {quote(self.table)} WHERE {quote(UPDATE_ID_COLUMN)} = %s",
+                        (self.update_id,),
+                    )
+                if self.bulk_load and can_load_data(rows):
+                    self._load_data(cursor, rows)
+                else:
+                    for batch in rows_of(rows, BATCH_ROWS, self.update_id):
+                        cursor.executemany(insert, batch)
+                # Counted, not queried: a COUNT(*) of a million fresh rows costs a third of the load.
+                row_count = table.num_rows + (previous[0] if previous is not None else 0)
+                if previous is not None:  # an append: the version is the old rows plus these
+                    checksum = hashlib.sha256(f"{previous[1]}+{checksum}".encode()).hexdigest()
                 cursor.execute(
-                    f"DELETE FROM {quote(self.table)} WHERE {quote(UPDATE_ID_COLUMN)} = %s", (self.update_id,)
+                    f"REPLACE INTO {quote(self.marker_table)} (target_table, update_id, row_count, checksum,"
+                    " load_id, arrow_schema) VALUES (%s, %s, %s, %s, %s, %s)",
+                    (
+                        self.table,
+                        self.update_id,
+                        row_count,
+                        checksum,
+                        uuid.uuid4().hex,
+                        schema.serialize().to_pybytes(),
+                    ),
                 )
-            if self.bulk_load and can_load_data(table):
-                self._load_data(cursor, table)
-            else:
-                for batch in rows_of(table, BATCH_ROWS, self.update_id):
-                    cursor.executemany(insert, batch)
-            cursor.execute(
-                f"REPLACE INTO {quote(self.marker_table)}"
-                " (target_table, update_id, row_count, checksum, load_id) VALUES (%s, %s, %s, %s, %s)",
-                (self.table, self.update_id, table.num_rows, checksum, uuid.uuid4().hex),
-            )
-            connection.commit()
+                connection.commit()
+            except BaseException:
+                # Whatever failed, nothing of this load may be committed later by another
+                # statement on this pooled connection.
+                with suppress(Exception):
+                    connection.rollback()
+                raise
+
+    def _marker_in(self, cursor: Any) -> tuple[int, str] | None:
+        cursor.execute(
+            f"SELECT row_count, checksum FROM {quote(self.marker_table)}"
+            " WHERE target_table = %s AND update_id = %s",
+            (self.table, self.update_id),
+        )
+        row = cursor.fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def _load_data(self, cursor: Any, table: Any) -> None:
         import pyarrow as pa
@@ -304,13 +355,23 @@ class MySqlTableTarget(BaseTarget):
             os.remove(path)
 
     def read(self, columns: list[str] | None = None) -> Any:
-        """This update id's rows as a ``pyarrow.Table`` (without the update-id column)."""
+        """This update id's rows as a ``pyarrow.Table`` of the schema they were written with."""
         import pyarrow as pa
 
-        if not self.exists():
-            raise StorageError(f"{self.display_url}: not loaded (no marker for this update id)")
+        from targets.mysql_types import restore
+
         with self._cursor() as cursor:
-            selected = ", ".join(map(quote_column, columns)) if columns else "*"
+            cursor.execute(
+                f"SELECT arrow_schema FROM {quote(self.marker_table)}"
+                " WHERE target_table = %s AND update_id = %s",
+                (self.table, self.update_id),
+            )
+            found = cursor.fetchone()
+            if found is None:
+                raise StorageError(f"{self.display_url}: not loaded (no marker for this update id)")
+            schema = pa.ipc.read_schema(pa.py_buffer(found[0])) if found[0] else None
+            wanted = list(columns) if columns else (schema.names if schema else None)
+            selected = ", ".join(map(quote_column, wanted)) if wanted else "*"
             cursor.execute(
                 f"SELECT {selected} FROM {quote(self.table)} WHERE {quote(UPDATE_ID_COLUMN)} = %s",
                 (self.update_id,),
@@ -320,7 +381,9 @@ class MySqlTableTarget(BaseTarget):
         connections.get(self._settings, self.display_url).commit()
         data = {name: [row[index] for row in rows] for index, name in enumerate(names)}
         data.pop(UPDATE_ID_COLUMN, None)
-        return pa.table(data)
+        if schema is None:
+            return pa.table(data)
+        return restore(data, pa.schema([schema.field(name) for name in data]))
 
     def remove(self) -> None:
         connection = connections.get(self._settings, self.display_url)

@@ -270,3 +270,82 @@ def test_bulk_load_path_matches_inserts(db: str) -> None:
     with_nulls = pa.table({"text": ["a", None], "n": pa.array([1, None], pa.int64()), "x": [None, 1.0]})
     bulk.write(with_nulls)  # falls back to INSERTs: CSV cannot carry NULL
     assert bulk.read().sort_by("text").to_pylist() == with_nulls.sort_by("text").to_pylist()
+
+
+# --- Cases a review found. -------------------------------------------------------------------
+
+
+def test_a_failed_write_commits_nothing_later(db: str) -> None:
+    import datetime as dt
+
+    target = MySqlTableTarget(table_url(db))
+    target.write(SALES)
+    before = target.fingerprint()
+    overflowing = pa.table({"when": pa.array([10**18], pa.timestamp("ms"))})  # year ~33 million
+    with pytest.raises((OverflowError, ValueError, TargetError, StorageError)):
+        target.write(overflowing)
+    assert target.fingerprint() == before  # a later statement on the same connection commits nothing
+    assert rows_in(db, target.table, "2026-11-24") == 3
+    with pytest.raises(TargetError, match="no %"):
+        target.write(pa.table({"rate %": [1.0]}))
+    assert target.read().sort_by("store").equals(SALES)
+    del dt
+
+
+def test_update_ids_and_markers_respect_case(db: str) -> None:
+    upper = MySqlTableTarget(table_url(db, "run-A"))
+    lower = MySqlTableTarget(upper.url.split("?")[0] + "?update_id=run-a")
+    upper.write(SALES)
+    assert not lower.exists()
+    lower.write(SALES.slice(0, 1))
+    assert rows_in(db, upper.table, "run-A") == 3 and upper.fingerprint()["size"] == 3
+    with pytest.raises(TargetError, match="update id"):
+        MySqlTableTarget(upper.url.split("?")[0] + "?update_id=run-a ")
+
+
+def test_types_read_back_as_written(db: str) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    table = pa.table(
+        {
+            "f32": pa.array([16777216.0, 123456.78], pa.float32()),
+            "big": pa.array([2**63 + 5, 1], pa.uint64()),
+            "flag": pa.array([True, None], pa.bool_()),
+            "price": pa.array([Decimal("12.34"), Decimal("0.01")], pa.decimal128(10, 2)),
+            "at": pa.array(
+                [dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.timezone.utc)] * 2,
+                pa.timestamp("us", tz="Europe/Amsterdam"),
+            ),
+        }
+    )
+    target = MySqlTableTarget(table_url(db))
+    target.write(table)
+    assert target.read().equals(table)
+
+
+def test_nan_is_refused_and_append_counts_all_rows(db: str) -> None:
+    target = MySqlTableTarget(table_url(db), bulk_load="true")
+    assert target.bulk_load is True
+    assert MySqlTableTarget(table_url(db), bulk_load="false").bulk_load is False
+    with pytest.raises(TargetError, match="column 'x' holds NaN or infinity"):
+        target.write(pa.table({"x": [float("nan"), float("inf"), 1.0]}))  # LOAD DATA would make them 0.0
+    assert not target.exists()
+    floats = pa.table({"x": [0.5, 1.5, 2.5]})
+    target.write(floats)
+    first = target.fingerprint()
+    target.write(floats.slice(2), mode="append")
+    assert target.fingerprint()["size"] == 4 and target.matches(first) is False
+
+
+def test_a_connection_the_server_dropped_is_replaced(db: str, mysql_server: Server) -> None:
+    target = MySqlTableTarget(table_url(db))
+    target.write(SALES)
+    from targets.mysql import connections
+
+    pooled = connections.get(target._settings, target.display_url)
+    with pymysql.connect(**target._settings, autocommit=True) as admin, admin.cursor() as cursor:
+        cursor.execute(f"KILL {pooled.thread_id()}")
+    key = next(key for key, connection in connections._open.items() if connection is pooled)
+    connections._used[key] -= 60  # as if idle for a minute, which is when it is checked
+    assert target.exists()  # reconnected, not "server has gone away"
