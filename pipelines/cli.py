@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -26,6 +27,7 @@ from pipelines.listing import listing, listing_text
 from pipelines.outcome import ExitCode, Outcome, RunReport
 from pipelines.report import display, plan_json, print_plan, print_report, report_json
 from pipelines.runner import SchedulerError, configure_logging, run_tasks
+from pipelines.scheduler import configured_scheduler_url, serve
 from pipelines.sources import YamlSource, open_pipeline
 from pipelines.staleness import Assessment, Policy, State, assess
 from pipelines.status import explain_text, forget_records, mark_fresh, status_json, status_text, verdict_line
@@ -191,6 +193,7 @@ def _execute(goals: list[luigi.Task], settings: RunSettings) -> RunReport | None
         for verdict in assessment.verdicts.values():
             if verdict.rebuilds and verdict.state is not State.MISSING:
                 click.echo(verdict_line(verdict))
+    scheduler_url = settings.scheduler_url or configured_scheduler_url()
     observer = display(json_output)
     # With --json, stdout carries one document: whatever tasks print goes to stderr.
     quiet_stdout = contextlib.redirect_stdout(sys.stderr) if json_output else contextlib.nullcontext()
@@ -201,7 +204,7 @@ def _execute(goals: list[luigi.Task], settings: RunSettings) -> RunReport | None
                 workers=settings.workers,
                 observer=observer,
                 keep_going=settings.keep_going,
-                scheduler_url=settings.scheduler_url,
+                scheduler_url=scheduler_url,
                 assessment=assessment,
             )
     finally:
@@ -444,6 +447,34 @@ def forget(ctx: click.Context, pipeline: str) -> None:
     assessment, steps = _assessment_for(pipeline, ctx.args, Policy())
     dropped = forget_records(assessment, steps)
     click.echo(f"forgot {dropped} build record{'s' if dropped != 1 else ''}")
+
+
+@main.command(short_help="Start the central scheduler (luigid) for a team.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on; luigid has no authentication, so loopback unless you front it.",
+)
+@click.option(
+    "--port", default=8082, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
+)
+@click.option(
+    "--state-dir",
+    default=".dashpipe/scheduler",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the scheduler keeps its state across restarts.",
+)
+@reports_errors
+def scheduler(host: str, port: int, state_dir: Path) -> None:
+    """Run luigi's central scheduler in the foreground, configured for dash-pipeline.
+
+    Runs started with --scheduler http://HOST:PORT (or [core] default-scheduler-url
+    in luigi.cfg) share it: each task runs once across all of them, and
+    http://HOST:PORT shows what is happening.
+    """
+    serve(host, port, state_dir)
 
 
 def entry() -> None:

@@ -31,7 +31,7 @@ import fsspec
 import pytest
 
 from targets import FileTarget
-from tests.servers import Server, start_fake_gcs, start_mariadb, start_moto
+from tests.servers import Server, start_fake_gcs, start_luigid, start_mariadb, start_moto
 
 BACKENDS = ["local", "memory", "s3", "gcs"]
 
@@ -63,6 +63,13 @@ def mysql_server(server_logs: Path) -> Iterator[Server]:
         )
         return
     server = start_mariadb(server_logs)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def luigid_server(server_logs: Path) -> Iterator[Server]:
+    server = start_luigid(server_logs)
     yield server
     server.stop()
 

@@ -215,3 +215,21 @@ def start_mariadb(base: Path) -> Server:
     admin.close()
     server.extra = {"host": "127.0.0.1", "port": port, "password": MYSQL_PASSWORD}
     return server
+
+
+def start_luigid(base: Path) -> Server:
+    """luigi's central scheduler as users start it: ``dashpipe scheduler``."""
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "pipelines",
+        "scheduler",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--state-dir",
+        str(base / "luigid-state"),
+    ]
+    return _spawn("luigid", argv, f"http://127.0.0.1:{port}", base, probe_path="/api/task_list?data={}")
