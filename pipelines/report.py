@@ -91,6 +91,8 @@ def print_report(report: RunReport, verbose: int = 0) -> None:
     for task in report.tasks:
         if task.outcome in (Outcome.ERROR, Outcome.MISSING_INPUT, Outcome.NOT_RUN):
             click.echo(task_line(task), err=True)
+        elif task.outcome is Outcome.UP_TO_DATE and task.error == "built by another run":
+            click.echo(task_line(task))
         if verbose and task.task.task_id in report.details and task.outcome.is_problem:
             click.echo(report.details[task.task.task_id], err=True)
     click.echo(summary_line(report))

@@ -70,6 +70,23 @@ def _missing_inputs(task: luigi.Task) -> str:
     return "not found: " + ", ".join(missing) if missing else "not complete"
 
 
+def _complete(task: luigi.Task) -> bool:
+    try:
+        return bool(task.complete())
+    except Exception:
+        return False
+
+
+def _exit_code(reports: list[TaskReport]) -> ExitCode:
+    """From what happened to each task: with a shared scheduler, other runs' work counts too."""
+    outcomes = {report.outcome for report in reports}
+    if outcomes & {Outcome.FAILED, Outcome.ERROR}:
+        return ExitCode.TASK_FAILED
+    if Outcome.MISSING_INPUT in outcomes:
+        return ExitCode.MISSING_INPUT
+    return ExitCode.TASK_FAILED if Outcome.NOT_RUN in outcomes else ExitCode.OK
+
+
 class SchedulerError(DashPipelineError):
     """The central scheduler could not be reached or failed."""
 
@@ -90,7 +107,9 @@ def run_tasks(
     ones finish) unless ``keep_going``. ``scheduler_url`` names a central luigid;
     by default luigi's embedded scheduler is used.
     """
-    options = WorkerOptions(observer or RunObserver(), keep_going, assessment)
+    options = WorkerOptions(
+        observer or RunObserver(), keep_going, assessment, wait_for_others=bool(scheduler_url)
+    )
     factory = WorkerFactory(options)
     scheduler = {"scheduler_url": scheduler_url} if scheduler_url else {"local_scheduler": True}
     try:
@@ -102,6 +121,8 @@ def run_tasks(
     worker = factory.worker
     assert worker is not None
     groups = luigi.execution_summary._summary_dict(worker)
+    # Needed a rebuild, yet done without this worker running it: another run sharing the scheduler did.
+    rebuilt_elsewhere = (assessment.rebuild_ids() if assessment else set()) - set(worker.seconds)
     reports: list[TaskReport] = []
     seen: set[str] = set()
     for group, group_outcome in _SUMMARY_OUTCOMES.items():
@@ -110,6 +131,8 @@ def run_tasks(
             outcome, error = group_outcome, worker.errors.get(task.task_id)
             if task.task_id in worker.cut_off:
                 outcome, error = Outcome.UP_TO_DATE, CUT_OFF_NOTE
+            elif outcome is Outcome.UP_TO_DATE and task.task_id in rebuilt_elsewhere:
+                error = "built by another run"
             elif outcome is Outcome.MISSING_INPUT:
                 error = _missing_inputs(task)
             elif error:
@@ -120,7 +143,10 @@ def run_tasks(
     )
     for task in sorted(worker._scheduled_tasks.values(), key=describe):
         if task.task_id not in seen:
+            if scheduler_url and _complete(task):
+                reports.append(TaskReport(task, Outcome.UP_TO_DATE, error="built by another run"))
+                continue
             reason = next((text for group, text in _NOT_RUN_REASONS if task in groups.get(group, ())), None)
             reports.append(TaskReport(task, Outcome.NOT_RUN, error=reason or stopped or "not run"))
-    exit_code = _EXIT_CODES.get(result.status, ExitCode.TASK_FAILED)
+    exit_code = _exit_code(reports) if scheduler_url else _EXIT_CODES.get(result.status, ExitCode.TASK_FAILED)
     return RunReport(reports, exit_code, details=dict(worker.errors), warnings=options.record_warnings)

@@ -28,6 +28,8 @@ class WorkerOptions:
     observer: RunObserver
     keep_going: bool = False
     assessment: Assessment | None = None  # None: luigi's existence-only check
+    # With a central scheduler: wait while another process runs a task this one needs.
+    wait_for_others: bool = False
     record_warnings: list[str] = field(default_factory=list)
 
 
@@ -67,6 +69,13 @@ class RecordingWorker(luigi.worker.Worker):
     def _log_dependency_error(self, task, tb):
         self.errors[task.task_id] = "requires() failed:\n" + tb
         super()._log_dependency_error(task, tb)
+
+    def _keep_alive(self, get_work_response):
+        if self.options.wait_for_others:
+            # Nothing to do right now, but another process is running a task this one
+            # scheduled: wait for it instead of giving up on what comes after it.
+            return bool(get_work_response.running_tasks)
+        return super()._keep_alive(get_work_response)
 
     def run(self) -> bool:
         # Runnable ones only: an external input still missing will not run.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def test_runs_share_the_central_scheduler_and_forced_rebuilds_are_not_swallowed(
     first = run_cli(*args, cwd=tmp_path)
     assert first.exit_code == ExitCode.OK, first.output
     assert len(ran(first)) == 4
-    with urllib.request.urlopen(f"{luigid_server.url}/api/task_list?data=" + '{"status":"DONE"}') as reply:
+    query = urllib.parse.quote(json.dumps({"status": "DONE"}))
+    with urllib.request.urlopen(f"{luigid_server.url}/api/task_list?data={query}") as reply:
         done = json.loads(reply.read())["response"]
     assert {task["name"] for task in done.values()} >= {
         "greetings.greet",
@@ -39,3 +41,83 @@ def test_default_scheduler_url_from_luigi_cfg(luigid_server: Server, tmp_path: P
     result = run_cli("run", GREETINGS, "--root", str(tmp_path), "-v", cwd=tmp_path, config=config)
     assert result.exit_code == ExitCode.OK, result.output
     assert luigid_server.url.split("//")[1] in result.output  # luigi's log names the scheduler it used
+
+
+DEDUP = """
+pipeline: dedup
+params:
+  root: {type: string}
+steps:
+  base:
+    # Holds at a gate the test opens once both runs have scheduled it.
+    shell: >-
+      while [ ! -e {root}/gate ]; do sleep 0.05; done &&
+      echo base >> {root}/runs.log && echo base > {outputs.o}
+    outputs: {o: "{root}/base.txt"}
+  left:
+    shell: "echo left >> {root}/runs.log && cat {inputs.i} > {outputs.o}"
+    inputs: {i: base.o}
+    outputs: {o: "{root}/left.txt"}
+  right:
+    shell: "echo right >> {root}/runs.log && cat {inputs.i} > {outputs.o}"
+    inputs: {i: base.o}
+    outputs: {o: "{root}/right.txt"}
+"""
+
+
+def scheduled_by(server: Server, family: str) -> int:
+    """How many workers have scheduled the task of ``family`` (pending or already running)."""
+    counts = [0]
+    for status in ("PENDING", "RUNNING"):
+        query = urllib.parse.quote(json.dumps({"status": status}))
+        with urllib.request.urlopen(f"{server.url}/api/task_list?data={query}") as reply:
+            tasks = json.loads(reply.read())["response"]
+        counts += [len(task["workers"]) for task in tasks.values() if task["name"] == family]
+    return max(counts)
+
+
+def test_overlapping_runs_share_the_work_and_run_each_task_once(
+    luigid_server: Server, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "dedup.yaml").write_text(DEDUP)
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipelines",
+                "run",
+                "dedup.yaml",
+                step,
+                "--root",
+                str(tmp_path),
+                "--scheduler",
+                luigid_server.url,
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        for step in ("left", "right")
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while scheduled_by(luigid_server, "dedup.base") < 2:  # both runs want the shared step
+            assert all(run.poll() is None for run in runs), [run.communicate()[0] for run in runs]
+            assert time.monotonic() < deadline, "the two runs never both scheduled the shared step"
+            time.sleep(0.05)
+        (tmp_path / "gate").touch()
+        outputs = [run.communicate(timeout=120)[0] for run in runs]
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert sorted((tmp_path / "runs.log").read_text().split()) == ["base", "left", "right"]
+    assert any("built by another run" in output for output in outputs), outputs
