@@ -23,11 +23,12 @@ from pipelines.backfill import backfill_goals
 from pipelines.dag_render import FORMATS, render
 from pipelines.errors import PipelineError
 from pipelines.graph import build_graph, plan
+from pipelines.history import recent_runs
 from pipelines.listing import listing, listing_text
 from pipelines.outcome import ExitCode, Outcome, RunReport
 from pipelines.report import display, plan_json, print_plan, print_report, report_json
 from pipelines.runner import SchedulerError, configure_logging, run_tasks
-from pipelines.scheduler import configured_scheduler_url, serve
+from pipelines.scheduler import configured_scheduler_url, history_db_url, serve
 from pipelines.sources import YamlSource, open_pipeline
 from pipelines.staleness import Assessment, Policy, State, assess
 from pipelines.status import explain_text, forget_records, mark_fresh, status_json, status_text, verdict_line
@@ -475,6 +476,38 @@ def scheduler(host: str, port: int, state_dir: Path) -> None:
     http://HOST:PORT shows what is happening.
     """
     serve(host, port, state_dir)
+
+
+@main.command(short_help="Recent task runs from the central scheduler's history.")
+@click.argument("task_prefix", required=False, metavar="[PIPELINE]")
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    help="The history database; default [task_history] db_connection in luigi.cfg, else the one "
+    "`dashpipe scheduler` keeps in .dashpipe/scheduler.",
+)
+@click.option(
+    "-n", "--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="How many task runs."
+)
+@click.option("--json", "json_output", is_flag=True, help="Print the runs as JSON.")
+@reports_errors
+def history(task_prefix: str | None, db_url: str | None, limit: int, json_output: bool) -> None:
+    """Recent task runs, newest first: outcome, start, duration, host. PIPELINE filters by task name
+    prefix (a YAML pipeline's name, or a task family)."""
+    runs = recent_runs(db_url or history_db_url(), task_prefix, limit)
+    if json_output:
+        click.echo(json.dumps(runs, indent=2))
+        return
+    for run in runs:
+        params = ", ".join(f"{name}={value}" for name, value in sorted(run["params"].items()))
+        seconds = f"{run['seconds']:.2f}s" if run["seconds"] is not None else "-"
+        click.echo(
+            f"{run['started'] or '-':19}  {run['outcome'] or '-':>8}  {seconds:>9}  "
+            f"{run['task']}({params})  on {run['host'] or '?'}"
+        )
+    if not runs:
+        click.echo("no task runs recorded")
 
 
 def entry() -> None:

@@ -1,8 +1,9 @@
 """``dashpipe scheduler``: luigi's central scheduler (luigid), configured for dash-pipeline.
 
-luigid deduplicates tasks across processes and machines and shows them in its
-visualizer. It has no authentication: it binds to loopback unless told
-otherwise (see the README for putting it behind an authenticating proxy).
+luigid deduplicates tasks across processes and machines, shows them in its
+visualizer and records task history. It has no authentication: it binds to
+loopback unless told otherwise (see the README for putting it behind an
+authenticating proxy).
 """
 
 from __future__ import annotations
@@ -17,11 +18,33 @@ from pipelines.errors import PipelineError
 # luigid ignores a task marked PENDING within this many seconds of it being DONE
 # ("stable done cooldown"): a forced or stale rebuild right after a build would be
 # swallowed. dash-pipeline decides what is done itself, so the cooldown is off.
-SCHEDULER_SECTION = """
+SCHEDULER_CONFIG = """\
+# Written by dashpipe scheduler; your luigi.cfg (or LUIGI_CONFIG_PATH) is read after it and wins.
 [scheduler]
 state_path = {state}
 stable_done_cooldown_secs = 0
+record_task_history = true
+
+[task_history]
+db_connection = {history}
 """
+
+
+def history_url(state_dir: Path) -> str:
+    return f"sqlite:///{(state_dir / 'history.db').resolve()}"
+
+
+DEFAULT_STATE_DIR = Path(".dashpipe/scheduler")
+
+
+def history_db_url() -> str:
+    """``[task_history] db_connection`` from luigi.cfg, else the database `dashpipe scheduler` keeps."""
+    import luigi.configuration
+
+    config = luigi.configuration.get_config()
+    if config.has_option("task_history", "db_connection"):
+        return config.get("task_history", "db_connection")
+    return history_url(DEFAULT_STATE_DIR)
 
 
 def configured_scheduler_url() -> str | None:
@@ -35,24 +58,25 @@ def configured_scheduler_url() -> str | None:
     return None
 
 
-def luigid_command(host: str, port: int, state_dir: Path) -> tuple[list[str], dict[str, str]]:
-    """The luigid command line and environment for a scheduler keeping its state in ``state_dir``."""
+def luigid_command(host: str, port: int, state_dir: Path) -> tuple[list[str], dict[str, str], Path]:
+    """The luigid command line, environment and working directory for a scheduler in ``state_dir``."""
     luigid = shutil.which("luigid") or str(Path(sys.executable).with_name("luigid"))
     if not os.path.exists(luigid):
         raise PipelineError("luigid not found: is luigi installed in this environment?")
+    state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
-    config = state_dir / "luigid.cfg"
     state = state_dir / "state.pickle"
-    config.write_text(SCHEDULER_SECTION.format(state=state))
-    user_config = os.environ.get("LUIGI_CONFIG_PATH")
-    environment = {**os.environ, "LUIGI_CONFIG_PATH": str(config)}
-    if user_config:  # luigid reads one extra file: ours, which then must not hide the user's
-        config.write_text(Path(user_config).read_text() + SCHEDULER_SECTION.format(state=state))
+    # luigid reads luigi.cfg from its working directory first, then LUIGI_CONFIG_PATH.
+    (state_dir / "luigi.cfg").write_text(SCHEDULER_CONFIG.format(state=state, history=history_url(state_dir)))
+    environment = dict(os.environ)
+    if "LUIGI_CONFIG_PATH" not in environment and Path("luigi.cfg").exists():
+        environment["LUIGI_CONFIG_PATH"] = str(Path("luigi.cfg").resolve())
     argv = [luigid, "--address", host, "--port", str(port), "--state-path", str(state)]
-    return argv, environment
+    return argv, environment, state_dir
 
 
 def serve(host: str, port: int, state_dir: Path) -> None:
     """Replace this process with luigid, in the foreground (use a service manager to keep it up)."""
-    argv, environment = luigid_command(host, port, state_dir)
+    argv, environment, workdir = luigid_command(host, port, state_dir)
+    os.chdir(workdir)
     os.execve(argv[0], argv, environment)

@@ -120,6 +120,12 @@ class RecordingWorker(luigi.worker.Worker):
 
     def _add_task(self, *args, **kwargs):
         task_id, status = kwargs["task_id"], kwargs["status"]
+        scheduled = self._scheduled_tasks.get(task_id)
+        if scheduled is not None and "params" in kwargs:
+            # luigid shows parameters and writes them to its task history database: never the
+            # private or hidden ones (tokens, credentials). This worker runs its own tasks, so
+            # the scheduler never needs them to rebuild one.
+            kwargs["params"] = scheduled.to_str_params(only_public=True)
         if task_id in self.started and status in (luigi.scheduler.DONE, luigi.scheduler.FAILED):
             started, started_wall = self.started.pop(task_id)
             self.seconds[task_id] = time.monotonic() - started

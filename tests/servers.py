@@ -220,6 +220,7 @@ def start_mariadb(base: Path) -> Server:
 def start_luigid(base: Path) -> Server:
     """luigi's central scheduler as users start it: ``dashpipe scheduler``."""
     port = free_port()
+    state = base / "luigid-state"
     argv = [
         sys.executable,
         "-m",
@@ -230,6 +231,8 @@ def start_luigid(base: Path) -> Server:
         "--port",
         str(port),
         "--state-dir",
-        str(base / "luigid-state"),
+        str(state),
     ]
-    return _spawn("luigid", argv, f"http://127.0.0.1:{port}", base, probe_path="/api/task_list?data={}")
+    server = _spawn("luigid", argv, f"http://127.0.0.1:{port}", base, probe_path="/api/task_list?data={}")
+    server.extra = {"history": f"sqlite:///{state.resolve()}/history.db"}
+    return server

@@ -121,3 +121,36 @@ def test_overlapping_runs_share_the_work_and_run_each_task_once(
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert sorted((tmp_path / "runs.log").read_text().split()) == ["base", "left", "right"]
     assert any("built by another run" in output for output in outputs), outputs
+
+
+def test_history_lists_runs_without_private_parameters(luigid_server: Server, tmp_path: Path) -> None:
+    (tmp_path / "secret_task.py").write_text(
+        "import luigi\n"
+        "from luigi.parameter import ParameterVisibility\n\n"
+        "class Fetch(luigi.Task):\n"
+        "    day = luigi.Parameter()\n"
+        "    token = luigi.Parameter(visibility=ParameterVisibility.PRIVATE)\n"
+        "    def output(self):\n        return luigi.LocalTarget(f'fetched-{self.day}.txt')\n"
+        "    def run(self):\n        self.output().open('w').close()\n"
+    )
+    token = "tok-history-must-not-keep-this"
+    result = run_cli(
+        "run",
+        "secret_task.py:Fetch",
+        "--day",
+        "mon",
+        "--token",
+        token,
+        "--scheduler",
+        luigid_server.url,
+        cwd=tmp_path,
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    history = run_cli("history", "Fetch", "--db", luigid_server.extra["history"], "--json", cwd=tmp_path)
+    assert history.exit_code == ExitCode.OK, history.output
+    runs = json.loads(history.stdout)
+    assert runs and runs[0]["task"] == "Fetch" and runs[0]["outcome"] == "done"
+    assert runs[0]["params"] == {"day": "mon"} and runs[0]["seconds"] is not None
+    assert token not in history.stdout
+    text = run_cli("history", "--db", luigid_server.extra["history"], cwd=tmp_path).stdout
+    assert "Fetch(day=mon)" in text and "done" in text
