@@ -24,6 +24,8 @@ SCHEDULER_CONFIG = """\
 state_path = {state}
 stable_done_cooldown_secs = 0
 record_task_history = true
+# Prometheus counters and gauges of tasks on /metrics.
+metrics_collector = prometheus
 
 [task_history]
 db_connection = {history}

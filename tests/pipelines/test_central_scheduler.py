@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from pipelines import ExitCode
 from tests.helpers import REPO, run_cli
@@ -49,7 +54,7 @@ params:
   root: {type: string}
 steps:
   base:
-    # Holds at a gate the test opens once both runs have scheduled it.
+    # Holds at a gate the test opens once every run has scheduled it.
     shell: >-
       while [ ! -e {root}/gate ]; do sleep 0.05; done &&
       echo base >> {root}/runs.log && echo base > {outputs.o}
@@ -62,6 +67,14 @@ steps:
     shell: "echo right >> {root}/runs.log && cat {inputs.i} > {outputs.o}"
     inputs: {i: base.o}
     outputs: {o: "{root}/right.txt"}
+  up:
+    shell: "echo up >> {root}/runs.log && cat {inputs.i} > {outputs.o}"
+    inputs: {i: base.o}
+    outputs: {o: "{root}/up.txt"}
+  down:
+    shell: "echo down >> {root}/runs.log && cat {inputs.i} > {outputs.o}"
+    inputs: {i: base.o}
+    outputs: {o: "{root}/down.txt"}
 """
 
 
@@ -76,13 +89,10 @@ def scheduled_by(server: Server, family: str) -> int:
     return max(counts)
 
 
+@pytest.mark.parametrize("processes", [2, 4])
 def test_overlapping_runs_share_the_work_and_run_each_task_once(
-    luigid_server: Server, tmp_path: Path
+    processes: int, luigid_server: Server, tmp_path: Path
 ) -> None:
-    import subprocess
-    import sys
-    import time
-
     (tmp_path / "dedup.yaml").write_text(DEDUP)
     runs = [
         subprocess.Popen(
@@ -104,13 +114,13 @@ def test_overlapping_runs_share_the_work_and_run_each_task_once(
             text=True,
             stdin=subprocess.DEVNULL,
         )
-        for step in ("left", "right")
+        for step in ["left", "right", "up", "down"][:processes]
     ]
     try:
         deadline = time.monotonic() + 60
-        while scheduled_by(luigid_server, "dedup.base") < 2:  # both runs want the shared step
+        while scheduled_by(luigid_server, "dedup.base") < processes:  # every run wants the shared step
             assert all(run.poll() is None for run in runs), [run.communicate()[0] for run in runs]
-            assert time.monotonic() < deadline, "the two runs never both scheduled the shared step"
+            assert time.monotonic() < deadline, "not every run scheduled the shared step"
             time.sleep(0.05)
         (tmp_path / "gate").touch()
         outputs = [run.communicate(timeout=120)[0] for run in runs]
@@ -118,12 +128,15 @@ def test_overlapping_runs_share_the_work_and_run_each_task_once(
         for run in runs:
             if run.poll() is None:
                 run.kill()
-    assert [run.returncode for run in runs] == [0, 0], outputs
-    assert sorted((tmp_path / "runs.log").read_text().split()) == ["base", "left", "right"]
+    assert [run.returncode for run in runs] == [0] * processes, outputs
+    expected = ["base", *["left", "right", "up", "down"][:processes]]
+    assert sorted((tmp_path / "runs.log").read_text().split()) == sorted(expected)
     assert any("built by another run" in output for output in outputs), outputs
 
 
-def test_history_lists_runs_without_private_parameters(luigid_server: Server, tmp_path: Path) -> None:
+def test_history_and_metrics_show_runs_without_private_parameters(
+    luigid_server: Server, tmp_path: Path
+) -> None:
     (tmp_path / "secret_task.py").write_text(
         "import luigi\n"
         "from luigi.parameter import ParameterVisibility\n\n"
@@ -154,3 +167,10 @@ def test_history_lists_runs_without_private_parameters(luigid_server: Server, tm
     assert token not in history.stdout
     text = run_cli("history", "--db", luigid_server.extra["history"], cwd=tmp_path).stdout
     assert "Fetch(day=mon)" in text and "done" in text
+    with urllib.request.urlopen(f"{luigid_server.url}/metrics") as reply:
+        metrics = reply.read().decode()
+    done = [
+        line for line in metrics.splitlines() if line.startswith("luigi_task_done_total{") and "Fetch" in line
+    ]
+    assert done and float(done[0].rsplit(" ", 1)[1]) >= 1
+    assert token not in metrics
