@@ -217,10 +217,10 @@ def start_mariadb(base: Path) -> Server:
     return server
 
 
-def start_luigid(base: Path) -> Server:
+def start_luigid(base: Path, port: int | None = None, state: Path | None = None) -> Server:
     """luigi's central scheduler as users start it: ``dashpipe scheduler``."""
-    port = free_port()
-    state = base / "luigid-state"
+    port = port or free_port()
+    state = state or base / "luigid-state"
     argv = [
         sys.executable,
         "-m",

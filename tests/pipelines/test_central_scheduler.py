@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -174,3 +175,69 @@ def test_history_and_metrics_show_runs_without_private_parameters(
     ]
     assert done and float(done[0].rsplit(" ", 1)[1]) >= 1
     assert token not in metrics
+
+
+RESTART = """
+pipeline: restart
+params:
+  root: {type: string}
+steps:
+  slow:
+    shell: >-
+      touch {root}/reached && while [ ! -e {root}/gate ]; do sleep 0.05; done &&
+      echo slow >> {root}/runs.log && echo slow > {outputs.o}
+    outputs: {o: "{root}/slow.txt"}
+  after:
+    shell: "echo after >> {root}/runs.log && cat {inputs.i} > {outputs.o}"
+    inputs: {i: slow.o}
+    outputs: {o: "{root}/after.txt"}
+"""
+
+
+def test_a_run_survives_a_scheduler_restart(tmp_path: Path) -> None:
+    from tests.servers import free_port, start_luigid
+
+    port, state = free_port(), tmp_path / "state"
+    (tmp_path / "logs").mkdir()
+    scheduler = start_luigid(tmp_path / "logs", port=port, state=state)
+    (tmp_path / "restart.yaml").write_text(RESTART)
+    config = tmp_path / "retry.cfg"
+    config.write_text("[core]\nrpc-retry-attempts = 60\nrpc-retry-wait = 1\n")
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "run",
+            "restart.yaml",
+            "--root",
+            str(tmp_path),
+            "--scheduler",
+            scheduler.url,
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "LUIGI_CONFIG_PATH": str(config)},
+    )
+    restarted = None
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "reached").exists():  # the first step is running
+            assert run.poll() is None, run.communicate()[0]
+            assert time.monotonic() < deadline, "the run never started its first step"
+            time.sleep(0.05)
+        scheduler.stop()  # luigid saves its state on the way down
+        restarted = start_luigid(tmp_path / "logs", port=port, state=state)
+        (tmp_path / "gate").touch()
+        output = run.communicate(timeout=180)[0]
+    finally:
+        if run.poll() is None:
+            run.kill()
+        for server in (scheduler, restarted):
+            if server is not None:
+                server.stop()
+    assert run.returncode == 0, output
+    assert (tmp_path / "runs.log").read_text().split() == ["slow", "after"]
