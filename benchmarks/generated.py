@@ -54,3 +54,18 @@ class RemoteFanIn(FanIn):
 
     def output(self):
         return FileTarget(f"{self.root}/fan-in-{self.n}.txt", **self.options)
+
+
+class SleepyLeaf(Leaf):
+    """A leaf that waits 50 ms, like a task waiting on I/O: what parallel workers overlap."""
+
+    def run(self):
+        import time
+
+        time.sleep(0.05)
+        super().run()
+
+
+class SleepyFanIn(FanIn):
+    def requires(self):
+        return [SleepyLeaf(root=self.root, index=index) for index in range(self.n)]
