@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -241,3 +242,57 @@ def test_a_run_survives_a_scheduler_restart(tmp_path: Path) -> None:
                 server.stop()
     assert run.returncode == 0, output
     assert (tmp_path / "runs.log").read_text().split() == ["slow", "after"]
+
+
+def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
+    """Debian's Chromium, headless, as the workplace runs it: no network of its own, a fresh profile."""
+    import shutil
+
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert binary, "chromium is not installed (scripts/test.sh installs Debian's chromium)"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=8000",
+        "--window-size=1400,900",
+    ]
+    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_the_visualiser_shows_yaml_steps_by_pipeline_and_step(tmp_path: Path) -> None:
+    from tests.servers import start_luigid
+
+    (tmp_path / "logs").mkdir()
+    scheduler = start_luigid(tmp_path / "logs")  # its own: the page lists ten tasks at a time
+    try:
+        sales = str(REPO / "examples" / "sales" / "pipeline.yaml")
+        built = run_cli(
+            "run",
+            sales,
+            "--date",
+            "2026-11-24",
+            "--root",
+            str(tmp_path / "out"),
+            "--scheduler",
+            scheduler.url,
+            cwd=REPO,
+        )
+        assert built.exit_code == ExitCode.OK, built.output
+        page = f"{scheduler.url}/static/visualiser/index.html"
+        dom = chromium("--dump-dom", page, profile=tmp_path / "profile-1").stdout
+        table_rows = re.findall(r'<tr[^>]*class="(?:odd|even)"[^>]*>(.*?)</tr>', dom, re.S)  # rendered rows
+        rows = [row for row in table_rows if "sales.clean" in row or "sales.report" in row]
+        assert len(rows) >= 2, dom[-2000:]
+        text = [re.sub(r"<[^>]+>", "", row) for row in rows]  # what a reader sees in each row
+        assert all("DONE" in row and "date=2026-11-24" in row for row in text), text
+        screenshot = tmp_path / "visualiser.png"
+        chromium(f"--screenshot={screenshot}", page, profile=tmp_path / "profile-2")
+        assert screenshot.stat().st_size > 10_000  # a rendered page, kept as docs/img/visualiser.png
+    finally:
+        scheduler.stop()
