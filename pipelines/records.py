@@ -117,7 +117,7 @@ def record_target(task: luigi.Task) -> FileTarget:
             if file_target is not None:
                 parent, name = posixpath.split(file_target.path.rstrip("/"))
                 url = posixpath.join(parent, RECORD_DIRECTORY, f"{name}.json")
-                return FileTarget(url, format=luigi.format.Nop, **file_target._storage_options)
+                return FileTarget(url, format=luigi.format.Nop, **file_target.storage_options)
     return FileTarget(
         posixpath.join(central or DEFAULT_CENTRAL_STORE, central_record_name(task)), format=luigi.format.Nop
     )

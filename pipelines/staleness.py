@@ -131,7 +131,7 @@ class Observations:
 
     def current(self, target: luigi.Target) -> Any:
         if isinstance(target, FileTarget):
-            return target._fingerprint(self.of(target), with_hash=False)
+            return target.fingerprint(with_hash=False, listed=self.of(target))
         if isinstance(target, luigi.LocalTarget):
             return FileTarget(target.path).fingerprint(with_hash=False)
         return None

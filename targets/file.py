@@ -69,13 +69,19 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
     def remove(self) -> None:
         self._fs.remove(self.path)
 
-    def fingerprint(self, with_hash: bool = True) -> Fingerprint | None:
+    def fingerprint(self, with_hash: bool = True, listed: Any = None) -> Fingerprint | None:
         """The current version's identity (see :mod:`targets.fingerprint`); ``None`` if missing.
 
         Local files include a SHA-256 of their bytes unless ``with_hash`` is false,
         so a later change of mtime alone can be told from a change of content.
+        ``listed`` is what a bulk listing already said of the file (see ``observe``).
         """
-        return self._fingerprint(None, with_hash)
+        return self._fingerprint(listed, with_hash)
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """The options this target was created with (they may hold credentials: never print them)."""
+        return dict(self._storage_options)
 
     def _fingerprint(self, listed: Any, with_hash: bool) -> Fingerprint | None:
         location = self.location
