@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import traceback
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from pipelines.errors import PipelineError
 from pipelines.graph import build_graph, plan
 from pipelines.history import recent_runs
 from pipelines.listing import listing, listing_text
+from pipelines.notify import notify
 from pipelines.outcome import ExitCode, Outcome, RunReport
 from pipelines.report import display, plan_json, print_plan, print_report, report_json
 from pipelines.runner import SchedulerError, configure_logging, run_tasks
@@ -174,9 +176,10 @@ def main() -> None:
     """
 
 
-def _execute(goals: list[luigi.Task], settings: RunSettings) -> RunReport | None:
+def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunReport | None:
     configure_logging(settings.verbose)
     json_output = settings.json_output
+    run_id = uuid.uuid4().hex[:12]
     if settings.existence_only and (settings.force_all or settings.force or settings.rebuild_unrecorded):
         raise PipelineError(
             "--existence-only checks existence only: it cannot be combined with -B, --force "
@@ -215,6 +218,9 @@ def _execute(goals: list[luigi.Task], settings: RunSettings) -> RunReport | None
         click.echo(report_json(report))
     else:
         print_report(report, verbose=settings.verbose)
+    warning = notify(report, run_id, title)
+    if warning:
+        click.echo(f"dashpipe: warning: {warning}", err=True)
     return report
 
 
@@ -245,7 +251,7 @@ def run(ctx: click.Context, pipeline: str, settings: RunSettings) -> None:
       dashpipe run examples/sales/pipeline.py:SalesReport --date 2026-11-24 -j 2
     """
     goals = open_pipeline(pipeline).tasks(ctx.args)
-    report = _execute(goals, settings)
+    report = _execute(goals, settings, pipeline)
     sys.exit(report.exit_code if report else ExitCode.OK)
 
 
@@ -279,7 +285,7 @@ def backfill(
     source = open_pipeline(pipeline)
     name, per_day = backfill_goals(source, ctx.args, start.date(), end.date(), param)
     goals = [task for tasks in per_day.values() for task in tasks]
-    report = _execute(goals, settings)
+    report = _execute(goals, settings, f"{pipeline} backfill")
     if report and not settings.json_output:
         outcome = {task.task.task_id: task.outcome for task in report.tasks}
         built_before = sum(

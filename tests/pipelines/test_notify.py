@@ -1,0 +1,97 @@
+"""One summary per run to a webhook, over a real socket; a notifier that is down never fails the run."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from pipelines import ExitCode
+from tests.helpers import run_cli
+from tests.servers import free_port
+
+PIPELINE = """
+pipeline: nightly
+params:
+  root: {type: string}
+steps:
+  good:
+    shell: "echo ok > {outputs.o}"
+    outputs: {o: "{root}/good.txt"}
+  bad:
+    shell: "echo 'warehouse unreachable' >&2; exit 4"
+    priority: 10
+    outputs: {o: "{root}/bad.txt"}
+"""
+
+
+class Hook:
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        received = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T0K3N-secret"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    server = Hook()
+    yield server
+    server.close()
+
+
+def run(tmp_path: Path, config: str, *steps: str):
+    (tmp_path / "nightly.yaml").write_text(PIPELINE)
+    return run_cli(
+        "run", "nightly.yaml", *steps, "--root", str(tmp_path / "out"), "-k", cwd=tmp_path, config=config
+    )
+
+
+def test_a_failed_run_sends_one_summary(hook: Hook, tmp_path: Path) -> None:
+    result = run(tmp_path, f"[notify]\nwebhook = {hook.url}\n")
+    assert result.exit_code == ExitCode.TASK_FAILED
+    assert len(hook.bodies) == 1  # one per run, not one per task
+    body = hook.bodies[0]
+    assert body["run"]["exit_code"] == 1 and body["run"]["summary"]["failed"] == 1
+    assert (
+        "FAILED" in body["text"] and "nightly.bad" in body["text"] and "warehouse unreachable" in body["text"]
+    )
+    assert "T0K3N-secret" not in result.output
+
+
+def test_success_is_quiet_unless_asked(hook: Hook, tmp_path: Path) -> None:
+    assert run(tmp_path, f"[notify]\nwebhook = {hook.url}\n", "good").exit_code == ExitCode.OK
+    assert hook.bodies == []
+    (tmp_path / "out" / "good.txt").unlink()
+    config = f"[notify]\nwebhook = {hook.url}\nwhen = always\n"
+    assert run(tmp_path, config, "good").exit_code == ExitCode.OK
+    assert len(hook.bodies) == 1 and "succeeded" in hook.bodies[0]["text"]
+
+
+def test_a_notifier_that_is_down_never_fails_the_run(tmp_path: Path) -> None:
+    down = f"http://127.0.0.1:{free_port()}/hooks/T0K3N-secret"
+    result = run(tmp_path, f"[notify]\nwebhook = {down}\nwhen = always\n", "good")
+    assert result.exit_code == ExitCode.OK
+    assert "dashpipe: warning: notification to http://127.0.0.1:" in result.stderr
+    assert "T0K3N-secret" not in result.output
