@@ -16,6 +16,7 @@ from pipelines.error_text import decode_explanation, error_line
 from pipelines.graph import is_external
 from pipelines.outcome import Outcome, RunObserver, TaskReport
 from pipelines.records import fingerprints, keyed_inputs, make_record, write_record
+from pipelines.retry import retrying, timeout_of
 from pipelines.staleness import Assessment, verifiably_current
 from targets.errors import DashPipelineError
 
@@ -96,8 +97,19 @@ class RecordingWorker(luigi.worker.Worker):
                 task.run = _already_current  # luigi still sees it finish and checks its outputs
             elif not is_external(task):
                 self._begin_record(task, self.started[task_id][1])
+                retrying(task)
             self.options.observer.started(task)
         return super()._run_task(task_id)
+
+    def _create_task_process(self, task):
+        process = super()._create_task_process(task)
+        timeout = timeout_of(task)
+        if timeout is not None:
+            # Only a task in its own process can be stopped when it hangs.
+            process.use_multiprocessing = True
+            process.worker_timeout = timeout
+            process.timeout_time = time.time() + timeout
+        return process
 
     def _unchanged_after_upstream(self, task: luigi.Task) -> bool:
         assert self.options.assessment is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -122,25 +121,7 @@ class YamlStep(Task):
         return resolved
 
     def run(self) -> None:
-        attempts = self.step_spec.retries + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                self._execute()
-                return
-            except Exception as exc:
-                if attempt == attempts:
-                    raise
-                logger.warning(
-                    "%s: attempt %d of %d failed (%s); retrying in %ss",
-                    self.where,
-                    attempt,
-                    attempts,
-                    exc,
-                    self.step_spec.retry_delay,
-                )
-                time.sleep(self.step_spec.retry_delay)
-
-    def _execute(self) -> None:
+        # Retries and the timeout are the worker's job (pipelines.retry), as for Python tasks.
         inputs, outputs = self.input_targets_by_name(), self.output()
         if self.step_spec.run is not None:
             call_function(self.step_spec, inputs, outputs, self.param_values)
@@ -170,6 +151,10 @@ class CompiledPipeline:
             version=step.version,
             priority=step.priority,
             resources=dict(step.resources),
+            retries=step.retries,
+            retry_delay=step.retry_delay,
+            retry_backoff=step.retry_backoff,
+            timeout=step.timeout,
             __module__=__name__,
             __doc__=step.description or f"Step {step.name} of pipeline {self.spec.name}.",
         )

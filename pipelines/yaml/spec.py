@@ -87,6 +87,8 @@ class StepSpec:
     resources: dict[str, int] = field(default_factory=dict)
     retries: int = 0
     retry_delay: float = 5.0
+    retry_backoff: float = 2.0
+    timeout: float | None = None
     description: str = ""
 
     def upstream_steps(self) -> list[str]:

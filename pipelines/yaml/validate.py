@@ -273,9 +273,9 @@ class _Checker:
             priority=raw.get("priority", 0) if isinstance(raw.get("priority", 0), int) else 0,
             resources=raw.get("resources") if isinstance(raw.get("resources"), dict) else {},
             retries=raw.get("retries", 0) if isinstance(raw.get("retries", 0), int) else 0,
-            retry_delay=float(raw.get("retry_delay", 5.0))
-            if isinstance(raw.get("retry_delay", 5.0), int | float)
-            else 5.0,
+            retry_delay=_number(raw.get("retry_delay"), 5.0),
+            retry_backoff=_number(raw.get("retry_backoff"), 2.0),
+            timeout=_number(raw.get("timeout"), None),
             description=str(raw.get("description", "")),
         )
 
@@ -599,3 +599,8 @@ class _Checker:
                     )
                 else:
                     writers[key] = (step.name, output.name)
+
+
+def _number(value: Any, default: float | None) -> float | None:
+    # Wrong types were reported against the schema already; the spec only needs a usable value.
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default

@@ -1,0 +1,98 @@
+"""Retries with backoff and timeouts for any task, on the embedded and the central scheduler.
+
+luigi retries a failed task only in keep-alive mode, through the scheduler, after its
+``retry_delay``; a one-shot nightly run would just stop. dash-pipeline retries within the
+worker that runs the task instead, so the same settings work on either scheduler. A task
+(Python or YAML) sets them as class attributes:
+
+- ``retries``: extra attempts after a failure (default 0);
+- ``retry_delay``: seconds before the first retry (default 5);
+- ``retry_backoff``: factor applied to the delay after each retry (default 2);
+- ``timeout``: seconds the whole task may take, all attempts included; luigi's
+  ``worker_timeout`` is honoured too. A task with a timeout runs in its own process so
+  that it can be stopped, together with any commands it started.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import luigi
+
+logger = logging.getLogger("dashpipe")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retries: int = 0
+    delay: float = 5.0
+    backoff: float = 2.0
+
+    @classmethod
+    def of(cls, task: luigi.Task) -> RetryPolicy:
+        return cls(
+            retries=max(0, int(getattr(task, "retries", 0) or 0)),
+            delay=max(0.0, float(getattr(task, "retry_delay", 5.0))),
+            backoff=max(1.0, float(getattr(task, "retry_backoff", 2.0))),
+        )
+
+    def delays(self) -> list[float]:
+        """The wait before each retry, in order."""
+        return [self.delay * self.backoff**attempt for attempt in range(self.retries)]
+
+
+def timeout_of(task: luigi.Task) -> float | None:
+    """Seconds the task may run, or None for no limit."""
+    seconds = getattr(task, "timeout", None) or task.worker_timeout
+    return float(seconds) if seconds else None
+
+
+class RetriesExhausted(Exception):
+    """The last failure of a task that had retries, saying how many attempts it made."""
+
+
+def retrying(task: luigi.Task) -> None:
+    """Wrap ``task.run`` so that a failure is retried as the task's policy says.
+
+    Before each retry the task's ``on_retry(attempt, exception)`` method, if it has one, is
+    called; a hook that fails is logged and the retry goes ahead.
+    """
+    policy = RetryPolicy.of(task)
+    run = task.run
+    if policy.retries == 0 or inspect.isgeneratorfunction(run):
+        # A run() that yields dynamic dependencies is resumed by luigi, not called again.
+        return
+
+    @functools.wraps(run)
+    def run_with_retries(*args, **kwargs):
+        delays = policy.delays()
+        attempts = len(delays) + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return run(*args, **kwargs)
+            except Exception as exc:
+                if attempt == attempts:
+                    raise RetriesExhausted(f"failed after {attempts} attempts; last error: {exc}") from exc
+                wait = delays[attempt - 1]
+                logger.warning(
+                    "%s: attempt %d of %d failed (%s); retrying in %gs", task, attempt, attempts, exc, wait
+                )
+                _call_retry_hook(task, attempt, exc)
+                time.sleep(wait)
+
+    task.run = run_with_retries
+
+
+def _call_retry_hook(task: luigi.Task, attempt: int, error: Exception) -> None:
+    hook: Callable[[int, Exception], object] | None = getattr(task, "on_retry", None)
+    if hook is None:
+        return
+    try:
+        hook(attempt, error)
+    except Exception as exc:
+        logger.warning("%s: on_retry hook failed (%s: %s); retrying anyway", task, type(exc).__name__, exc)

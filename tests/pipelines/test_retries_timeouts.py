@@ -1,0 +1,186 @@
+"""Retries with backoff and per-step timeouts, for Python tasks and YAML steps, on both schedulers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pipelines.outcome import ExitCode
+from pipelines.retry import RetryPolicy
+from tests.helpers import run_cli
+from tests.servers import Server
+
+TASKS = """
+import os
+import time
+from pathlib import Path
+
+import luigi
+
+from pipelines import Task
+
+
+def count_attempt(root):
+    attempts = Path(root, "attempts")
+    with attempts.open("a") as handle:
+        handle.write("x")
+    return len(attempts.read_text())
+
+
+class Flaky(Task):
+    root = luigi.Parameter()
+    retries = 2
+    retry_delay = 0
+
+    def output(self):
+        return self.target(f"{self.root}/flaky.txt")
+
+    def run(self):
+        if count_attempt(self.root) < 2:
+            raise RuntimeError("network blip")
+        with self.output().open("w") as handle:
+            handle.write("ok")
+
+
+class FlakyWithHook(Flaky):
+    def output(self):
+        return self.target(f"{self.root}/hooked.txt")
+
+    def on_retry(self, attempt, error):
+        Path(self.root, "hook").write_text(f"{attempt}: {error}")
+        raise ValueError("hook is broken too")
+
+
+class Broken(Task):
+    root = luigi.Parameter()
+    retries = 2
+    retry_delay = 0
+
+    def output(self):
+        return self.target(f"{self.root}/broken.txt")
+
+    def run(self):
+        count_attempt(self.root)
+        raise RuntimeError("still broken")
+
+
+class Hangs(Task):
+    root = luigi.Parameter()
+    timeout = 1
+
+    def output(self):
+        return self.target(f"{self.root}/hangs.txt")
+
+    def run(self):
+        Path(self.root, "pid").write_text(str(os.getpid()))
+        with self.output().open("w") as handle:
+            handle.write("half of it")
+            time.sleep(600)  # the hang under test; the timeout must end it
+"""
+
+
+@pytest.fixture
+def tasks(tmp_path: Path) -> Path:
+    (tmp_path / "nightly_tasks.py").write_text(TASKS)
+    return tmp_path
+
+
+def scheduler_args(request: pytest.FixtureRequest, scheduler: str) -> list[str]:
+    if scheduler == "embedded":
+        return []
+    server: Server = request.getfixturevalue("luigid_server")
+    return ["--scheduler", server.url]
+
+
+def test_backoff_multiplies_the_delay_after_each_retry() -> None:
+    assert RetryPolicy(retries=3, delay=1.5, backoff=2).delays() == [1.5, 3.0, 6.0]
+    assert RetryPolicy(retries=0).delays() == []
+
+
+@pytest.mark.parametrize("scheduler", ["embedded", "central"])
+def test_flaky_task_succeeds_on_its_second_try(
+    scheduler: str, tasks: Path, request: pytest.FixtureRequest
+) -> None:
+    args = scheduler_args(request, scheduler)
+    result = run_cli("run", "nightly_tasks:Flaky", "--root", str(tasks), *args, cwd=tasks)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert (tasks / "attempts").read_text() == "xx"
+    assert (tasks / "flaky.txt").read_text() == "ok"
+    assert "attempt 1 of 3 failed (network blip)" in result.output
+
+
+def test_retry_hook_is_called_and_its_failure_does_not_stop_the_retry(tasks: Path) -> None:
+    result = run_cli("run", "nightly_tasks:FlakyWithHook", "--root", str(tasks), cwd=tasks)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert (tasks / "hook").read_text() == "1: network blip"
+    assert "on_retry hook failed (ValueError: hook is broken too); retrying anyway" in result.output
+    assert (tasks / "hooked.txt").read_text() == "ok"
+
+
+@pytest.mark.parametrize("scheduler", ["embedded", "central"])
+def test_task_that_keeps_failing_exhausts_its_retries(
+    scheduler: str, tasks: Path, request: pytest.FixtureRequest
+) -> None:
+    args = scheduler_args(request, scheduler)
+    result = run_cli("run", "nightly_tasks:Broken", "--root", str(tasks), *args, cwd=tasks)
+    assert result.exit_code == ExitCode.TASK_FAILED, result.output
+    assert (tasks / "attempts").read_text() == "xxx"
+    assert "failed after 3 attempts; last error: still broken" in result.output
+    assert "Traceback" not in result.stdout
+
+
+@pytest.mark.parametrize("scheduler", ["embedded", "central"])
+def test_hanging_task_is_stopped_by_its_timeout_and_publishes_nothing(
+    scheduler: str, tasks: Path, request: pytest.FixtureRequest
+) -> None:
+    args = scheduler_args(request, scheduler)
+    result = run_cli("run", "nightly_tasks:Hangs", "--root", str(tasks), *args, cwd=tasks, timeout_s=60)
+    assert result.exit_code == ExitCode.TASK_FAILED, result.output
+    assert "timed out after 1.0 seconds" in result.output
+    assert not (tasks / "hangs.txt").exists()
+    assert not psutil.pid_exists(int((tasks / "pid").read_text()))
+
+
+def test_yaml_step_timeout_stops_the_command_it_started(tmp_path: Path) -> None:
+    command = "sleep 600 & echo $! > {root}/pid; wait"
+    pipeline = tmp_path / "hang.yaml"
+    pipeline.write_text(
+        "pipeline: hang\n"
+        "params:\n  root: {type: string}\n"
+        "steps:\n"
+        "  stuck:\n"
+        f"    shell: {json.dumps(command)}\n"
+        "    timeout: 1\n"
+        "    outputs:\n"
+        "      out: '{root}/stuck.txt'\n"
+    )
+    result = run_cli("run", str(pipeline), "--root", str(tmp_path), cwd=tmp_path, timeout_s=60)
+    assert result.exit_code == ExitCode.TASK_FAILED, result.output
+    assert "timed out after 1.0 seconds" in result.output
+    sleeper = int((tmp_path / "pid").read_text())
+    with contextlib.suppress(psutil.NoSuchProcess):
+        psutil.Process(sleeper).wait(timeout=10)  # raises if it was orphaned and still runs
+    assert not psutil.pid_exists(sleeper)
+    assert not (tmp_path / "stuck.txt").exists()
+
+
+def test_yaml_retry_settings_are_validated(tmp_path: Path) -> None:
+    pipeline = tmp_path / "bad.yaml"
+    pipeline.write_text(
+        "pipeline: bad\n"
+        "steps:\n"
+        "  s:\n"
+        "    shell: 'true'\n"
+        "    retry_backoff: 0.5\n"
+        "    timeout: fast\n"
+        "    outputs:\n"
+        "      out: 'x.txt'\n"
+    )
+    result = run_cli("validate", str(pipeline), cwd=tmp_path)
+    assert result.exit_code == ExitCode.INVALID_PIPELINE, result.output
+    assert f"{pipeline}:5:" in result.output and "steps.s.retry_backoff" in result.output
+    assert f"{pipeline}:6:14: steps.s.timeout: expected a number" in result.output
