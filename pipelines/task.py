@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import luigi
@@ -9,6 +10,8 @@ from luigi.parameter import ParameterVisibility
 from luigi.task import flatten
 
 from targets import BaseTarget, target_for_url
+
+logger = logging.getLogger("dashpipe")
 
 
 class Task(luigi.Task):
@@ -63,18 +66,42 @@ class External(luigi.ExternalTask):
 
     It is complete when the target at ``url`` exists; a run waiting on a missing
     one ends with the "missing input" exit code instead of running anything
-    downstream.
+    downstream. ``fallbacks`` are URLs tried in order when ``url`` is missing (a
+    mirror bucket, yesterday's file); the first that exists stands in for it, and
+    the run says so.
     """
 
     url: str = luigi.Parameter(description="URL of the input")
     type: str | None = luigi.OptionalParameter(
         default=None, description="target type; default: by URL scheme"
     )
+    fallbacks: tuple = luigi.ListParameter(default=(), description="URLs tried in order when url is missing")
     # Storage options may carry credentials: they never name the task nor show anywhere.
     options: dict = luigi.DictParameter(default={}, significant=False, visibility=ParameterVisibility.PRIVATE)
 
     def output(self) -> BaseTarget:
-        return target_for_url(self.url, type=self.type, **self.resolved_options())
+        if not self.fallbacks:
+            return self._target(self.url)
+        # Chosen once per run, when first asked: every reader of this input sees the same file.
+        chosen = self.__dict__.get("_chosen")
+        if chosen is None:
+            chosen = self._first_existing()
+            if chosen is None:
+                return self._target(self.url)  # still missing: reported as the primary URL
+            self.__dict__["_chosen"] = chosen
+        return chosen
+
+    def _first_existing(self) -> BaseTarget | None:
+        for position, url in enumerate((self.url, *self.fallbacks)):
+            target = self._target(url)
+            if target.exists():
+                if position:
+                    logger.warning("input %s is missing; using fallback %s", self.url, url)
+                return target
+        return None
+
+    def _target(self, url: str) -> BaseTarget:
+        return target_for_url(url, type=self.type, **self.resolved_options())
 
     def resolved_options(self) -> dict[str, Any]:
         """The storage options for the target; subclasses may resolve references in them."""

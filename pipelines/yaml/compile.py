@@ -70,7 +70,12 @@ class YamlStep(Task):
             return self.clone(self.compiled.step_classes[spec.step])
         if spec.kind == "task":
             return self._python_task(spec)
-        return ExternalInput(url=render(spec.url, values), type=spec.type, options=spec.options)
+        return ExternalInput(
+            url=render(spec.url, values),
+            type=spec.type,
+            options=spec.options,
+            fallbacks=tuple(render(url, values) for url in spec.fallbacks),
+        )
 
     def _python_task(self, spec: InputSpec) -> luigi.Task:
         assert spec.task is not None

@@ -60,6 +60,7 @@ class InputSpec:
     url: str | None = None
     type: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    fallbacks: tuple[str, ...] = ()  # URL templates tried in order when url is missing
     step: str | None = None
     output: str | None = None
     task: str | None = None

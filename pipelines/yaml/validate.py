@@ -436,7 +436,7 @@ class _Checker:
             )
             return None
         allowed_keys = {
-            "url": {"url", "type", "options"},
+            "url": {"url", "type", "options", "fallbacks"},
             "from": {"from"},
             "task": {"task", "params", "output"},
         }
@@ -449,7 +449,19 @@ class _Checker:
             options = value.get("options") if isinstance(value.get("options"), dict) else {}
             self._check_env_values((*where, "options"), options)
             self._check_target((*where, "url"), value["url"], sample, value.get("type"), options)
-            return InputSpec(name, url=value["url"], type=value.get("type"), options=options)
+            fallbacks = value.get("fallbacks") if isinstance(value.get("fallbacks"), list) else []
+            for position, url in enumerate(fallbacks):
+                if isinstance(url, str):
+                    fallback_where = (*where, "fallbacks", position)
+                    fallback_sample = self._check_template(fallback_where, url, params)
+                    self._check_target(fallback_where, url, fallback_sample, value.get("type"), options)
+            return InputSpec(
+                name,
+                url=value["url"],
+                type=value.get("type"),
+                options=options,
+                fallbacks=tuple(url for url in fallbacks if isinstance(url, str)),
+            )
         if kinds[0] == "from" and isinstance(value["from"], str):
             reference = _REFERENCE.match(value["from"])
             if not reference:

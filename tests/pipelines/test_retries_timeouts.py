@@ -184,3 +184,61 @@ def test_yaml_retry_settings_are_validated(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.INVALID_PIPELINE, result.output
     assert f"{pipeline}:5:" in result.output and "steps.s.retry_backoff" in result.output
     assert f"{pipeline}:6:14: steps.s.timeout: expected a number" in result.output
+
+
+def fallback_pipeline(tmp_path: Path) -> Path:
+    pipeline = tmp_path / "fallback.yaml"
+    pipeline.write_text(
+        "pipeline: fallback\n"
+        "params:\n  root: {type: string}\n"
+        "steps:\n"
+        "  copy:\n"
+        "    shell: 'cp {inputs.orders} {outputs.out}'\n"
+        "    inputs:\n"
+        "      orders:\n"
+        "        url: '{root}/primary/orders.csv'\n"
+        "        fallbacks: ['{root}/mirror/orders.csv', '{root}/yesterday/orders.csv']\n"
+        "    outputs:\n"
+        "      out: '{root}/out/orders.csv'\n"
+    )
+    return pipeline
+
+
+def test_fallback_input_is_used_when_the_primary_is_missing(tmp_path: Path) -> None:
+    pipeline = fallback_pipeline(tmp_path)
+    for source in ("mirror", "yesterday"):
+        (tmp_path / source).mkdir()
+        (tmp_path / source / "orders.csv").write_text(f"from {source}\n")
+    args = ("run", str(pipeline), "--root", str(tmp_path))
+
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert (tmp_path / "out" / "orders.csv").read_text() == "from mirror\n"
+    assert f"input {tmp_path}/primary/orders.csv is missing; using fallback {tmp_path}/mirror/orders.csv" in (
+        result.output
+    )
+
+    # Once the primary arrives, the output built from the mirror is stale and is rebuilt from it.
+    (tmp_path / "primary").mkdir()
+    (tmp_path / "primary" / "orders.csv").write_text("from primary\n")
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert (tmp_path / "out" / "orders.csv").read_text() == "from primary\n"
+    assert "using fallback" not in result.output
+
+
+def test_missing_input_with_no_fallback_present_names_the_primary(tmp_path: Path) -> None:
+    result = run_cli("run", str(fallback_pipeline(tmp_path)), "--root", str(tmp_path), cwd=tmp_path)
+    assert result.exit_code == ExitCode.MISSING_INPUT, result.output
+    assert f"{tmp_path}/primary/orders.csv" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_fallback_templates_are_validated(tmp_path: Path) -> None:
+    pipeline = fallback_pipeline(tmp_path)
+    pipeline.write_text(pipeline.read_text().replace("{root}/yesterday", "{nowhere}/yesterday"))
+    result = run_cli("validate", str(pipeline), cwd=tmp_path)
+    assert result.exit_code == ExitCode.INVALID_PIPELINE, result.output
+    # Line 10, at the second item of the list.
+    expected = f"{pipeline}:10:49: steps.copy.inputs.orders.fallbacks[1]: template uses {{nowhere}}"
+    assert expected in result.output
