@@ -64,8 +64,9 @@ def retrying(task: luigi.Task) -> None:
     """
     policy = RetryPolicy.of(task)
     run = task.run
-    if policy.retries == 0 or inspect.isgeneratorfunction(run):
-        # A run() that yields dynamic dependencies is resumed by luigi, not called again.
+    if policy.retries == 0 or inspect.isgeneratorfunction(run) or getattr(run, "_dashpipe_retrying", False):
+        # A run() that yields dynamic dependencies is resumed by luigi, not called again; and
+        # a task luigi runs a second time in this process keeps the wrapper it already has.
         return
 
     @functools.wraps(run)
@@ -85,6 +86,7 @@ def retrying(task: luigi.Task) -> None:
                 _call_retry_hook(task, attempt, exc)
                 time.sleep(wait)
 
+    run_with_retries._dashpipe_retrying = True  # type: ignore[attr-defined]
     task.run = run_with_retries
 
 

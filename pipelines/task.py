@@ -78,18 +78,17 @@ class External(luigi.ExternalTask):
     fallbacks: tuple = luigi.ListParameter(default=(), description="URLs tried in order when url is missing")
     # Storage options may carry credentials: they never name the task nor show anywhere.
     options: dict = luigi.DictParameter(default={}, significant=False, visibility=ParameterVisibility.PRIVATE)
+    _chosen: BaseTarget | None = None
 
     def output(self) -> BaseTarget:
         if not self.fallbacks:
             return self._target(self.url)
-        # Chosen once per run, when first asked: every reader of this input sees the same file.
-        chosen = self.__dict__.get("_chosen")
-        if chosen is None:
-            chosen = self._first_existing()
-            if chosen is None:
-                return self._target(self.url)  # still missing: reported as the primary URL
-            self.__dict__["_chosen"] = chosen
-        return chosen
+        # Chosen once per run, when first found: every reader of this input sees the same file.
+        if self._chosen is None:
+            self._chosen = self._first_existing()
+        if self._chosen is None:
+            return self._target(self.url)  # none there: reported as the primary URL
+        return self._chosen
 
     def _first_existing(self) -> BaseTarget | None:
         for position, url in enumerate((self.url, *self.fallbacks)):
