@@ -40,6 +40,7 @@ class TaskReport:
     outcome: Outcome
     error: str | None = None
     seconds: float | None = None
+    log: str | None = None  # URL of the task's log file, when it wrote one
 
     @property
     def name(self) -> str:
@@ -52,6 +53,7 @@ class RunReport:
     exit_code: ExitCode
     details: dict[str, str] = field(default_factory=dict)  # task_id -> full traceback
     warnings: list[str] = field(default_factory=list)
+    run_id: str | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for report in self.tasks if report.outcome is outcome)

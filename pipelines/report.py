@@ -27,7 +27,8 @@ def task_line(report: TaskReport) -> str:
     label, colour = _STYLE[report.outcome]
     seconds = f"  {report.seconds:.2f}s" if report.seconds is not None else ""
     error = f": {report.error}" if report.error else ""
-    return click.style(f"{label:>10}", fg=colour) + f"  {report.name}{seconds}{error}"
+    log = f"\n{'':>10}  full log: {report.log}" if report.log else ""
+    return click.style(f"{label:>10}", fg=colour) + f"  {report.name}{seconds}{error}{log}"
 
 
 class LineDisplay(RunObserver):
@@ -111,6 +112,7 @@ def report_json(report: RunReport) -> str:
     return json.dumps(
         {
             "exit_code": int(report.exit_code),
+            "run_id": report.run_id,
             "summary": {outcome.value: report.count(outcome) for outcome in Outcome},
             "tasks": [
                 {
@@ -118,6 +120,7 @@ def report_json(report: RunReport) -> str:
                     "outcome": task.outcome.value,
                     "seconds": task.seconds,
                     "error": task.error,
+                    "log": task.log,
                 }
                 for task in report.tasks
             ],

@@ -15,6 +15,7 @@ from pipelines.describe import describe
 from pipelines.error_text import error_line
 from pipelines.outcome import ExitCode, Outcome, RunObserver, RunReport, TaskReport
 from pipelines.staleness import Assessment
+from pipelines.task_logs import TaskLogs, configured_directory, new_run_id
 from pipelines.worker import CUT_OFF_NOTE, WorkerFactory, WorkerOptions
 from targets.errors import DashPipelineError
 
@@ -107,8 +108,14 @@ def run_tasks(
     ones finish) unless ``keep_going``. ``scheduler_url`` names a central luigid;
     by default luigi's embedded scheduler is used.
     """
+    run_id = new_run_id()
+    log_directory = configured_directory()
     options = WorkerOptions(
-        observer or RunObserver(), keep_going, assessment, wait_for_others=bool(scheduler_url)
+        observer or RunObserver(),
+        keep_going,
+        assessment,
+        wait_for_others=bool(scheduler_url),
+        task_logs=TaskLogs(log_directory, run_id) if log_directory else None,
     )
     factory = WorkerFactory(options)
     scheduler = {"scheduler_url": scheduler_url} if scheduler_url else {"local_scheduler": True}
@@ -137,7 +144,8 @@ def run_tasks(
                 error = _missing_inputs(task)
             elif error:
                 error = error_line(error)
-            reports.append(TaskReport(task, outcome, error=error, seconds=worker.seconds.get(task.task_id)))
+            seconds, log = worker.seconds.get(task.task_id), worker.logs.get(task.task_id)
+            reports.append(TaskReport(task, outcome, error=error, seconds=seconds, log=log))
     stopped = (
         "stopped after a failure (-k/--keep-going runs the rest)" if worker._stop_requesting_work else None
     )
@@ -149,4 +157,6 @@ def run_tasks(
             reason = next((text for group, text in _NOT_RUN_REASONS if task in groups.get(group, ())), None)
             reports.append(TaskReport(task, Outcome.NOT_RUN, error=reason or stopped or "not run"))
     exit_code = _exit_code(reports) if scheduler_url else _EXIT_CODES.get(result.status, ExitCode.TASK_FAILED)
-    return RunReport(reports, exit_code, details=dict(worker.errors), warnings=options.record_warnings)
+    return RunReport(
+        reports, exit_code, details=dict(worker.errors), warnings=options.record_warnings, run_id=run_id
+    )

@@ -18,6 +18,7 @@ from pipelines.outcome import Outcome, RunObserver, TaskReport
 from pipelines.records import fingerprints, keyed_inputs, make_record, write_record
 from pipelines.retry import retrying, timeout_of
 from pipelines.staleness import Assessment, verifiably_current
+from pipelines.task_logs import TaskLogs
 from targets.errors import DashPipelineError
 
 logger = logging.getLogger("dashpipe")
@@ -32,6 +33,7 @@ class WorkerOptions:
     # With a central scheduler: wait while another process runs a task this one needs.
     wait_for_others: bool = False
     record_warnings: list[str] = field(default_factory=list)
+    task_logs: TaskLogs | None = None
 
 
 class RecordingWorker(luigi.worker.Worker):
@@ -53,6 +55,7 @@ class RecordingWorker(luigi.worker.Worker):
         self.seconds: dict[str, float] = {}
         self.cut_off: set[str] = set()
         self.input_snapshots: dict[str, dict] = {}
+        self.logs: dict[str, str] = {}  # task_id -> log URL, for failed tasks that wrote one
         assessment = options.assessment
         self._rebuild = assessment.rebuild_ids() if assessment else set()
         # Judged again when their turn comes: what they read may have been rebuilt unchanged.
@@ -98,6 +101,8 @@ class RecordingWorker(luigi.worker.Worker):
             elif not is_external(task):
                 self._begin_record(task, self.started[task_id][1])
                 retrying(task)
+                if self.options.task_logs is not None:
+                    self.options.task_logs.capture(task)
             self.options.observer.started(task)
         return super()._run_task(task_id)
 
@@ -145,6 +150,9 @@ class RecordingWorker(luigi.worker.Worker):
             task = self._scheduled_tasks.get(task_id)
             if failed:
                 self.errors[task_id] = decode_explanation(kwargs.get("expl"))
+                task_logs = self.options.task_logs
+                if task is not None and task_logs is not None and task_logs.exists(task):
+                    self.logs[task_id] = task_logs.url(task)
                 if not self.options.keep_going:
                     self._start_phasing_out()
             elif task is not None and task_id not in self.cut_off and not is_external(task):
@@ -160,7 +168,9 @@ class RecordingWorker(luigi.worker.Worker):
                     if failed
                     else (CUT_OFF_NOTE if task_id in self.cut_off else None)
                 )
-                self.options.observer.finished(TaskReport(task, outcome, note, self.seconds[task_id]))
+                self.options.observer.finished(
+                    TaskReport(task, outcome, note, self.seconds[task_id], log=self.logs.get(task_id))
+                )
         return super()._add_task(*args, **kwargs)
 
     def _record(self, task: luigi.Task, started_wall: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 import os
 import shlex
 import shutil
@@ -22,6 +23,8 @@ from pipelines.yaml.spec import StepSpec
 from pipelines.yaml.templates import resolve_env, template_values
 from targets import FileTarget
 from targets.atomic import open_atomic, temporary_name
+
+logger = logging.getLogger("dashpipe")
 
 OUTPUT_TAIL_LINES = 15
 
@@ -121,8 +124,11 @@ def run_command(
                     stdin=subprocess.DEVNULL,
                     check=False,
                 )
+            output = log_path.read_text(errors="replace").strip()
+            if output:
+                logger.info("%s: command output:\n%s", where, output)  # into the task's log file
             if completed.returncode != 0:
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-OUTPUT_TAIL_LINES:]
+                tail = output.splitlines()[-OUTPUT_TAIL_LINES:]
                 detail = (": " + " | ".join(line.strip() for line in tail)) if tail else ""
                 raise StepFailed(f"{where}: command exited with {completed.returncode}{detail}")
             missing = [name for name, path in staged.items() if not os.path.exists(path)]

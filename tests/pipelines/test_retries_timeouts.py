@@ -242,3 +242,38 @@ def test_fallback_templates_are_validated(tmp_path: Path) -> None:
     # Line 10, at the second item of the list.
     expected = f"{pipeline}:10:49: steps.copy.inputs.orders.fallbacks[1]: template uses {{nowhere}}"
     assert expected in result.output
+
+
+def test_failed_task_log_holds_its_output_and_traceback_and_is_named_in_the_summary(tmp_path: Path) -> None:
+    command = "echo 'loading 3 files'; echo 'disk on fire' >&2; exit 3"
+    pipeline = tmp_path / "logged.yaml"
+    pipeline.write_text(
+        "pipeline: logged\n"
+        "params:\n  root: {type: string}\n"
+        "steps:\n"
+        "  burn:\n"
+        f"    shell: {json.dumps(command)}\n"
+        "    outputs:\n"
+        "      out: '{root}/burnt.txt'\n"
+    )
+    logs = tmp_path / "logs"
+    config = f"[dashpipe]\ntask_logs = {logs}\n"
+    result = run_cli("run", str(pipeline), "--root", str(tmp_path), cwd=tmp_path, config=config)
+    assert result.exit_code == ExitCode.TASK_FAILED, result.output
+    (log_file,) = logs.glob("*/logged.burn_*.log")
+    assert f"full log: {log_file}" in result.output
+    text = log_file.read_text()
+    assert "loading 3 files" in text and "disk on fire" in text
+    assert "Traceback" in text and "command exited with 3" in text
+    assert "Traceback" not in result.output
+
+
+def test_quiet_tasks_that_succeed_leave_no_log_files(tmp_path: Path) -> None:
+    (tmp_path / "nightly_tasks.py").write_text(TASKS)
+    (tmp_path / "attempts").write_text("x")  # Flaky succeeds at once
+    logs = tmp_path / "logs"
+    config = f"[dashpipe]\ntask_logs = {logs}\n"
+    result = run_cli("run", "nightly_tasks:Flaky", "--root", str(tmp_path), cwd=tmp_path, config=config)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert (tmp_path / "flaky.txt").read_text() == "ok"
+    assert list(logs.rglob("*.log")) == []

@@ -1,0 +1,173 @@
+"""Each task's log in its own file: what it logged and printed while it ran, and its traceback.
+
+Files go to ``[dashpipe] task_logs`` (a local directory or any fsspec URL; default
+``.dashpipe/logs`` in the working directory), one directory per run id. A file is
+created only when the task writes something, so thousands of quiet tasks cost no files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import logging
+import os
+import secrets
+import sys
+import tempfile
+import time
+import traceback
+
+import fsspec
+import luigi
+import luigi.configuration
+
+DEFAULT_DIRECTORY = ".dashpipe/logs"
+_FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+logger = logging.getLogger("dashpipe")
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique across machines starting in the same second."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def configured_directory() -> str | None:
+    """Where task logs go, or None when ``task_logs = none``."""
+    value = luigi.configuration.get_config().get("dashpipe", "task_logs", DEFAULT_DIRECTORY).strip()
+    if value.lower() in ("", "none", "off"):
+        return None
+    # Absolute, so that the path named in the summary works from any directory.
+    return value if "://" in value else os.path.abspath(value)
+
+
+class TaskLogs:
+    """The log files of one run."""
+
+    def __init__(self, directory: str, run_id: str) -> None:
+        self.directory = directory.rstrip("/")
+        self.run_id = run_id
+
+    def url(self, task: luigi.Task) -> str:
+        return f"{self.directory}/{self.run_id}/{task.task_id}.log"
+
+    def exists(self, task: luigi.Task) -> bool:
+        try:
+            filesystem, path = fsspec.core.url_to_fs(self.url(task))
+            filesystem.invalidate_cache()
+            return bool(filesystem.exists(path))
+        except (OSError, ValueError, ImportError):
+            return False
+
+    def capture(self, task: luigi.Task) -> None:
+        """Wrap ``task.run`` so that what it logs and prints, and its traceback, go to its file."""
+        run = task.run
+        if getattr(run, "_dashpipe_logged", False):
+            return
+        url = self.url(task)
+        # A local log is written in place, so that it survives a task stopped by its timeout.
+        local = fsspec.utils.get_protocol(url) in ("file", "local")
+        final_path = fsspec.core.url_to_fs(url)[1] if local else None
+
+        @functools.wraps(run)
+        def run_logged(*args, **kwargs):
+            sink = _LazyFile(final_path)
+            try:
+                with _captured(sink):
+                    return run(*args, **kwargs)
+            except Exception:
+                sink.write(traceback.format_exc())
+                raise
+            finally:
+                sink.close()
+                if not local:
+                    _publish(sink, url)
+
+        run_logged._dashpipe_logged = True  # type: ignore[attr-defined]
+        task.run = run_logged
+
+
+class _LazyFile(io.TextIOBase):
+    """A file opened at the first write: ``path``, or else a local scratch file."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.scratch = path is None
+        self._handle: io.TextIOWrapper | None = None
+
+    def write(self, text: str) -> int:
+        if self._handle is None:
+            if self.path is None:
+                descriptor, self.path = tempfile.mkstemp(prefix="dashpipe-task-", suffix=".log")
+                self._handle = os.fdopen(descriptor, "w", encoding="utf-8")
+            else:
+                os.makedirs(os.path.dirname(self.path), exist_ok=True)
+                self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        written = self._handle.write(text)
+        self._handle.flush()
+        return written
+
+    @property
+    def written(self) -> bool:
+        return self._handle is not None
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        super().close()
+
+
+@contextlib.contextmanager
+def _captured(sink: _LazyFile):
+    root = logging.getLogger()
+    to_file = logging.StreamHandler(sink)
+    to_file.setFormatter(_FORMAT)
+    to_file.setLevel(logging.INFO)
+    added: list[logging.Handler] = [to_file]
+    if not root.handlers:
+        # Without handlers, warnings reach the terminal through logging's last resort; a
+        # handler on the root turns that off, so keep the same console output explicitly.
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.WARNING)
+        added.append(console)
+    level = root.level
+    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    for handler in added:
+        root.addHandler(handler)
+    try:
+        # Prints still reach the terminal (or wherever the run sends them), and the log too.
+        with (
+            contextlib.redirect_stdout(_Tee(sink, sys.stdout)),
+            contextlib.redirect_stderr(_Tee(sink, sys.stderr)),
+        ):
+            yield
+    finally:
+        for handler in added:
+            root.removeHandler(handler)
+        root.setLevel(level)
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, *streams: io.TextIOBase) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+def _publish(sink: _LazyFile, url: str) -> None:
+    if not sink.written or sink.path is None:
+        return
+    try:
+        filesystem, path = fsspec.core.url_to_fs(url)
+        filesystem.put_file(sink.path, path)
+    except Exception as exc:  # a log that cannot be written must not fail the task
+        logger.warning("task log %s not written: %s", url, exc)
+    finally:
+        os.remove(sink.path)
