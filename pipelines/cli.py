@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import traceback
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,7 +178,6 @@ def main() -> None:
 def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunReport | None:
     configure_logging(settings.verbose)
     json_output = settings.json_output
-    run_id = uuid.uuid4().hex[:12]
     if settings.existence_only and (settings.force_all or settings.force or settings.rebuild_unrecorded):
         raise PipelineError(
             "--existence-only checks existence only: it cannot be combined with -B, --force "
@@ -218,8 +216,7 @@ def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunR
         click.echo(report_json(report))
     else:
         print_report(report, verbose=settings.verbose)
-    warning = notify(report, run_id, title)
-    if warning:
+    for warning in notify(report, report.run_id or "-", title):
         click.echo(f"dashpipe: warning: {warning}", err=True)
     return report
 

@@ -1,9 +1,16 @@
-"""One notification per run: the summary, to a webhook (JSON, Slack-compatible).
+"""One notification per run: the summary, to a webhook (JSON, Slack-compatible) and/or by email.
 
 Configured in luigi.cfg::
 
     [notify]
     webhook = ${TEAM_WEBHOOK_URL}   # the URL often holds a token: keep it in the environment
+    email_to = data-oncall@example.com, lead@example.com
+    email_from = dashpipe@example.com          # default: dashpipe@HOSTNAME
+    smtp_host = smtp.example.com               # default localhost
+    smtp_port = 587                            # default 25
+    smtp_starttls = true                       # default false
+    smtp_user = ${SMTP_USER}                   # both optional
+    smtp_password = ${SMTP_PASSWORD}
     when = failure                  # failure (default), always, or never
     timeout = 10
 
@@ -13,7 +20,10 @@ changes the outcome of the run.
 
 from __future__ import annotations
 
+import email.message
 import json
+import smtplib
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
@@ -29,11 +39,22 @@ WHEN = ("failure", "always", "never")
 
 def settings() -> dict[str, Any] | None:
     config = luigi.configuration.get_config()
-    if not config.has_section("notify") or not config.has_option("notify", "webhook"):
+    if not config.has_section("notify"):
+        return None
+    webhook = config.get("notify", "webhook", "").strip()
+    recipients = [a.strip() for a in config.get("notify", "email_to", "").split(",") if a.strip()]
+    if not webhook and not recipients:
         return None
     when = config.get("notify", "when", "failure")
     return {
-        "webhook": config.get("notify", "webhook"),
+        "webhook": webhook,
+        "email_to": recipients,
+        "email_from": config.get("notify", "email_from", f"dashpipe@{socket.gethostname()}"),
+        "smtp_host": config.get("notify", "smtp_host", "localhost"),
+        "smtp_port": config.getint("notify", "smtp_port", 25),
+        "smtp_starttls": config.getboolean("notify", "smtp_starttls", False),
+        "smtp_user": config.get("notify", "smtp_user", ""),
+        "smtp_password": config.get("notify", "smtp_password", ""),
         "when": when if when in WHEN else "failure",
         "timeout": float(config.get("notify", "timeout", "10")),
     }
@@ -46,18 +67,28 @@ def summary_text(report: RunReport, run_id: str, title: str) -> str:
     lines.append(", ".join(counts))
     for task in report.tasks:
         if task.outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.MISSING_INPUT):
-            lines.append(f"• {task.outcome.value}: {describe(task.task)}: {task.error or ''}".rstrip(": "))
+            line = f"• {task.outcome.value}: {describe(task.task)}: {task.error or ''}".rstrip(": ")
+            lines.append(line + (f" (log: {task.log})" if task.log else ""))
     return "\n".join(lines)
 
 
-def notify(report: RunReport, run_id: str, title: str) -> str | None:
-    """Send the run's summary if configured to; returns a warning to show, or None."""
+def notify(report: RunReport, run_id: str, title: str) -> list[str]:
+    """Send the run's summary where configured to; returns the warnings to show."""
     configured = settings()
     if configured is None or configured["when"] == "never":
-        return None
+        return []
     if configured["when"] == "failure" and report.exit_code == ExitCode.OK:
-        return None
+        return []
     text = summary_text(report, run_id, title)
+    warnings = []
+    if configured["webhook"]:
+        warnings.append(_post(configured, report, run_id, title, text))
+    if configured["email_to"]:
+        warnings.append(_mail(configured, report, title, text))
+    return [warning for warning in warnings if warning]
+
+
+def _post(configured: dict[str, Any], report: RunReport, run_id: str, title: str, text: str) -> str | None:
     payload = {
         "text": text,  # what Slack and compatible webhooks display
         "run": {
@@ -82,4 +113,27 @@ def notify(report: RunReport, run_id: str, title: str) -> str | None:
         return f"notification to {shown} refused: HTTP {exc.code}"
     except (OSError, ValueError) as exc:
         return f"notification to {shown} failed: {type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+    return None
+
+
+def _mail(configured: dict[str, Any], report: RunReport, title: str, text: str) -> str | None:
+    message = email.message.EmailMessage()
+    verdict = "succeeded" if report.exit_code == ExitCode.OK else "FAILED"
+    message["Subject"] = f"[dashpipe] {title} {verdict}"
+    message["From"] = configured["email_from"]
+    message["To"] = ", ".join(configured["email_to"])
+    message.set_content(text)
+    server = f"{configured['smtp_host']}:{configured['smtp_port']}"
+    try:
+        with smtplib.SMTP(
+            configured["smtp_host"], configured["smtp_port"], timeout=configured["timeout"]
+        ) as smtp:
+            if configured["smtp_starttls"]:
+                smtp.starttls()
+            if configured["smtp_user"]:
+                smtp.login(configured["smtp_user"], configured["smtp_password"])
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        # The exception text may quote the server's reply but never the password.
+        return f"email to SMTP server {server} failed: {type(exc).__name__}: {exc}"
     return None

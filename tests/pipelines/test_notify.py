@@ -95,3 +95,61 @@ def test_a_notifier_that_is_down_never_fails_the_run(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.OK
     assert "dashpipe: warning: notification to http://127.0.0.1:" in result.stderr
     assert "T0K3N-secret" not in result.output
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on a free local port, keeping what it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[dict] = []
+        received = self.messages
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope) -> str:
+                received.append({"to": envelope.rcpt_tos, "data": envelope.content.decode()})
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def close(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    server = Mailbox()
+    yield server
+    server.close()
+
+
+def test_a_failed_run_emails_one_summary(mailbox: Mailbox, hook: Hook, tmp_path: Path) -> None:
+    config = (
+        f"[notify]\nwebhook = {hook.url}\nemail_to = oncall@example.com, lead@example.com\n"
+        f"email_from = etl@example.com\nsmtp_host = 127.0.0.1\nsmtp_port = {mailbox.port}\n"
+    )
+    result = run(tmp_path, config)
+    assert result.exit_code == ExitCode.TASK_FAILED
+    assert len(hook.bodies) == 1 and len(mailbox.messages) == 1  # both channels, once each
+    (message,) = mailbox.messages
+    assert message["to"] == ["oncall@example.com", "lead@example.com"]
+    assert "Subject: [dashpipe] nightly.yaml FAILED" in message["data"]
+    assert "nightly.bad" in message["data"] and "warehouse unreachable" in message["data"]
+    assert "dashpipe: warning" not in result.output
+
+
+def test_smtp_server_down_is_a_warning_and_the_run_still_completes(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens here
+    config = (
+        f"[notify]\nemail_to = oncall@example.com\nsmtp_host = 127.0.0.1\nsmtp_port = {port}\nwhen = always\n"
+    )
+    (tmp_path / "nightly.yaml").write_text(PIPELINE)
+    result = run_cli(
+        "run", "nightly.yaml", "good", "--root", str(tmp_path / "out"), cwd=tmp_path, config=config
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    assert (tmp_path / "out" / "good.txt").read_text() == "ok\n"
+    assert f"dashpipe: warning: email to SMTP server 127.0.0.1:{port} failed" in result.output
