@@ -92,7 +92,6 @@ class _LazyFile(io.TextIOBase):
 
     def __init__(self, path: str | None) -> None:
         self.path = path
-        self.scratch = path is None
         self._handle: io.TextIOWrapper | None = None
 
     def write(self, text: str) -> int:
