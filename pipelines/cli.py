@@ -21,6 +21,7 @@ import luigi
 
 from pipelines.backfill import backfill_goals
 from pipelines.dag_render import FORMATS, render
+from pipelines.error_reporting import report_failures
 from pipelines.errors import PipelineError
 from pipelines.graph import build_graph, plan
 from pipelines.history import recent_runs
@@ -216,7 +217,8 @@ def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunR
         click.echo(report_json(report))
     else:
         print_report(report, verbose=settings.verbose)
-    for warning in notify(report, report.run_id or "-", title):
+    warnings = [*notify(report, report.run_id or "-", title), report_failures(report, title)]
+    for warning in filter(None, warnings):
         click.echo(f"dashpipe: warning: {warning}", err=True)
     return report
 

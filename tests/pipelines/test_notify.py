@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from collections.abc import Iterator
@@ -153,3 +154,60 @@ def test_smtp_server_down_is_a_warning_and_the_run_still_completes(tmp_path: Pat
     assert result.exit_code == ExitCode.OK, result.output
     assert (tmp_path / "out" / "good.txt").read_text() == "ok\n"
     assert f"dashpipe: warning: email to SMTP server 127.0.0.1:{port} failed" in result.output
+
+
+class SentryIngest:
+    """A local HTTP server standing in for Sentry's ingest endpoint: the real SDK posts envelopes to it."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[str] = []
+        received = self.envelopes
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                encoding = self.headers.get("Content-Encoding", "")
+                if encoding == "gzip":
+                    body = gzip.decompress(body)
+                elif encoding == "br":
+                    import brotli
+
+                    body = brotli.decompress(body)
+                received.append(body.decode())
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.dsn = f"http://publickey@127.0.0.1:{self.server.server_address[1]}/42"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_failed_task_is_reported_to_sentry_when_sentry_dsn_is_set(tmp_path: Path) -> None:
+    ingest = SentryIngest()
+    try:
+        (tmp_path / "nightly.yaml").write_text(PIPELINE)
+        result = run_cli(
+            "run",
+            "nightly.yaml",
+            "--root",
+            str(tmp_path / "out"),
+            "-k",
+            cwd=tmp_path,
+            env={"SENTRY_DSN": ingest.dsn},
+        )
+    finally:
+        ingest.close()
+    assert result.exit_code == ExitCode.TASK_FAILED, result.output
+    assert len(ingest.envelopes) == 1  # the failed task only
+    (envelope,) = ingest.envelopes
+    assert "nightly.bad" in envelope and "warehouse unreachable" in envelope
+    assert '"run_id"' in envelope and '"task_family":"nightly.bad"' in envelope.replace(" ", "")
+    assert "dashpipe: warning" not in result.output
+    assert ingest.dsn not in result.output
