@@ -19,6 +19,7 @@ import functools
 import inspect
 import logging
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -98,3 +99,33 @@ def _call_retry_hook(task: luigi.Task, attempt: int, error: Exception) -> None:
         hook(attempt, error)
     except Exception as exc:
         logger.warning("%s: on_retry hook failed (%s: %s); retrying anyway", task, type(exc).__name__, exc)
+
+
+def guarding_hooks(task: luigi.Task) -> None:
+    """Make the task's own ``on_success``/``on_failure`` safe: a hook that raises is logged.
+
+    In plain luigi an ``on_success`` that raises turns a finished task into a failed one, and
+    an ``on_failure`` that raises loses the task's own error.
+    """
+    for name in ("on_success", "on_failure"):
+        hook = getattr(task, name)
+        if getattr(type(task), name) is getattr(luigi.Task, name) or getattr(
+            hook, "_dashpipe_guarded", False
+        ):
+            continue
+        setattr(task, name, _guarded(task, name, hook))
+
+
+def _guarded(task: luigi.Task, name: str, hook: Callable):
+    @functools.wraps(hook)
+    def call(*args):
+        try:
+            return hook(*args)
+        except Exception as exc:
+            logger.warning("%s: %s hook failed (%s: %s); ignored", task, name, type(exc).__name__, exc)
+            if name == "on_failure":  # the task's own error, as luigi reports it without a hook
+                return "Runtime error:\n" + "".join(traceback.format_exception(args[0]))
+            return None
+
+    call._dashpipe_guarded = True  # type: ignore[attr-defined]
+    return call

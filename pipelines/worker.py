@@ -16,7 +16,7 @@ from pipelines.error_text import decode_explanation, error_line
 from pipelines.graph import is_external
 from pipelines.outcome import Outcome, RunObserver, TaskReport
 from pipelines.records import fingerprints, keyed_inputs, make_record, write_record
-from pipelines.retry import retrying, timeout_of
+from pipelines.retry import guarding_hooks, retrying, timeout_of
 from pipelines.staleness import Assessment, verifiably_current
 from pipelines.task_logs import TaskLogs
 from targets.errors import DashPipelineError
@@ -101,6 +101,7 @@ class RecordingWorker(luigi.worker.Worker):
             elif not is_external(task):
                 self._begin_record(task, self.started[task_id][1])
                 retrying(task)
+                guarding_hooks(task)
                 if self.options.task_logs is not None:
                     self.options.task_logs.capture(task)
             self.options.observer.started(task)

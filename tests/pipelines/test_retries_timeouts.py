@@ -55,6 +55,26 @@ class FlakyWithHook(Flaky):
         raise ValueError("hook is broken too")
 
 
+class BadHooks(Task):
+    root = luigi.Parameter()
+    fail = luigi.BoolParameter()
+
+    def output(self):
+        return self.target(f"{self.root}/bad-hooks.txt")
+
+    def run(self):
+        if self.fail:
+            raise RuntimeError("the task's own error")
+        with self.output().open("w") as handle:
+            handle.write("ok")
+
+    def on_success(self):
+        raise ValueError("success hook broke")
+
+    def on_failure(self, exception):
+        raise ValueError("failure hook broke")
+
+
 class Broken(Task):
     root = luigi.Parameter()
     retries = 2
@@ -119,6 +139,19 @@ def test_retry_hook_is_called_and_its_failure_does_not_stop_the_retry(tasks: Pat
     assert (tasks / "hook").read_text() == "1: network blip"
     assert "on_retry hook failed (ValueError: hook is broken too); retrying anyway" in result.output
     assert (tasks / "hooked.txt").read_text() == "ok"
+
+
+def test_failing_success_and_failure_hooks_never_change_the_outcome(tasks: Path) -> None:
+    done = run_cli("run", "nightly_tasks:BadHooks", "--root", str(tasks), cwd=tasks)
+    assert done.exit_code == ExitCode.OK, done.output
+    assert (tasks / "bad-hooks.txt").read_text() == "ok"
+    assert "on_success hook failed (ValueError: success hook broke); ignored" in done.output
+
+    (tasks / "bad-hooks.txt").unlink()
+    failed = run_cli("run", "nightly_tasks:BadHooks", "--root", str(tasks), "--fail", cwd=tasks)
+    assert failed.exit_code == ExitCode.TASK_FAILED, failed.output
+    assert "the task's own error" in failed.output  # not lost to the hook's
+    assert "on_failure hook failed (ValueError: failure hook broke); ignored" in failed.output
 
 
 @pytest.mark.parametrize("scheduler", ["embedded", "central"])
