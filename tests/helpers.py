@@ -6,6 +6,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,3 +61,23 @@ def run_cli(
             stdin=subprocess.DEVNULL,
         )
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+def wait_until(
+    condition: Callable[[], object],
+    what: str,
+    processes: Sequence[subprocess.Popen] = (),
+    timeout_s: float = 60,
+    poll_s: float = 0.02,
+) -> None:
+    """Return once ``condition()`` is true; fail naming ``what`` at the deadline, or as soon as
+    one of ``processes`` ends first (with its output, when it was captured)."""
+    deadline = time.monotonic() + timeout_s
+    pause = threading.Event()  # never set: wait() is the poll interval
+    while not condition():
+        ended = [process for process in processes if process.poll() is not None]
+        if ended:
+            outputs = [process.communicate()[0] if process.stdout else "" for process in ended]
+            raise AssertionError(f"a process ended before {what}: {outputs}")
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        pause.wait(poll_s)

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import ExitCode
-from tests.helpers import REPO, run_cli
+from tests.helpers import REPO, run_cli, wait_until
 from tests.pipelines.test_example_pipeline import ran
 from tests.servers import Server
 
@@ -119,11 +118,11 @@ def test_overlapping_runs_share_the_work_and_run_each_task_once(
         for step in ["left", "right", "up", "down"][:processes]
     ]
     try:
-        deadline = time.monotonic() + 60
-        while scheduled_by(luigid_server, "dedup.base") < processes:  # every run wants the shared step
-            assert all(run.poll() is None for run in runs), [run.communicate()[0] for run in runs]
-            assert time.monotonic() < deadline, "not every run scheduled the shared step"
-            time.sleep(0.05)
+        wait_until(  # every run wants the shared step
+            lambda: scheduled_by(luigid_server, "dedup.base") >= processes,
+            "every run to schedule the shared step",
+            runs,
+        )
         (tmp_path / "gate").touch()
         outputs = [run.communicate(timeout=120)[0] for run in runs]
     finally:
@@ -225,11 +224,7 @@ def test_a_run_survives_a_scheduler_restart(tmp_path: Path) -> None:
     )
     restarted = None
     try:
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "reached").exists():  # the first step is running
-            assert run.poll() is None, run.communicate()[0]
-            assert time.monotonic() < deadline, "the run never started its first step"
-            time.sleep(0.05)
+        wait_until((tmp_path / "reached").exists, "the run to start its first step", [run])
         scheduler.stop()  # luigid saves its state on the way down
         restarted = start_luigid(tmp_path / "logs", port=port, state=state)
         (tmp_path / "gate").touch()

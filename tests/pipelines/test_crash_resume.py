@@ -7,11 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from pipelines import ExitCode
-from tests.helpers import REPO, run_cli
+from tests.helpers import REPO, run_cli, wait_until
 from tests.pipelines.test_example_pipeline import ran
 
 PIPELINE = """
@@ -41,14 +40,6 @@ steps:
 """
 
 
-def wait_for_file(path: Path, process: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not path.exists():
-        assert process.poll() is None, "the run ended before reaching the gate"
-        assert time.monotonic() < deadline, f"timed out waiting for {path}"
-        time.sleep(0.02)
-
-
 def test_sigkill_halfway_then_rerun(tmp_path: Path) -> None:
     pipeline = tmp_path / "chain.yaml"
     pipeline.write_text(PIPELINE)
@@ -63,7 +54,8 @@ def test_sigkill_halfway_then_rerun(tmp_path: Path) -> None:
         start_new_session=True,
     )
     try:
-        wait_for_file(Path(f"{gate}.reached"), process)
+        reached = Path(f"{gate}.reached")
+        wait_until(reached.exists, f"the run to reach the gate ({reached})", [process])
         os.killpg(process.pid, signal.SIGKILL)  # the run and the shell step it started
         process.wait(timeout=30)
     finally:

@@ -16,7 +16,7 @@ from tests.servers import Server
 
 TASKS = """
 import os
-import time
+import threading
 from pathlib import Path
 
 import luigi
@@ -99,7 +99,7 @@ class Hangs(Task):
         Path(self.root, "pid").write_text(str(os.getpid()))
         with self.output().open("w") as handle:
             handle.write("half of it")
-            time.sleep(600)  # the hang under test; the timeout must end it
+            threading.Event().wait(600)  # the hang under test: nothing sets it; the timeout must end it
 """
 
 
