@@ -30,15 +30,24 @@ steps:
 """
 
 
-class Hook:
+class PostReceiver:
+    """A local HTTP server that keeps the body of every POST it receives, decompressed."""
+
     def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        received = self.bodies
+        self.posts: list[bytes] = []
+        received = self.posts
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                received.append(json.loads(self.rfile.read(length)))
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                encoding = self.headers.get("Content-Encoding", "")
+                if encoding == "gzip":
+                    body = gzip.decompress(body)
+                elif encoding == "br":
+                    import brotli
+
+                    body = brotli.decompress(body)
+                received.append(body)
                 self.send_response(200)
                 self.end_headers()
 
@@ -46,13 +55,24 @@ class Hook:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T0K3N-secret"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Hook(PostReceiver):
+    """A webhook whose URL holds a token, as Slack's do."""
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}/hooks/T0K3N-secret"
+
+    @property
+    def bodies(self) -> list[dict]:
+        return [json.loads(body) for body in self.posts]
 
 
 @pytest.fixture
@@ -156,37 +176,16 @@ def test_smtp_server_down_is_a_warning_and_the_run_still_completes(tmp_path: Pat
     assert f"dashpipe: warning: email to SMTP server 127.0.0.1:{port} failed" in result.output
 
 
-class SentryIngest:
-    """A local HTTP server standing in for Sentry's ingest endpoint: the real SDK posts envelopes to it."""
+class SentryIngest(PostReceiver):
+    """Stands in for Sentry's ingest endpoint: the real SDK posts its envelopes here."""
 
-    def __init__(self) -> None:
-        self.envelopes: list[str] = []
-        received = self.envelopes
+    @property
+    def dsn(self) -> str:
+        return f"http://publickey@{self.address}/42"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                encoding = self.headers.get("Content-Encoding", "")
-                if encoding == "gzip":
-                    body = gzip.decompress(body)
-                elif encoding == "br":
-                    import brotli
-
-                    body = brotli.decompress(body)
-                received.append(body.decode())
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.dsn = f"http://publickey@127.0.0.1:{self.server.server_address[1]}/42"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def envelopes(self) -> list[str]:
+        return [body.decode() for body in self.posts]
 
 
 def test_failed_task_is_reported_to_sentry_when_sentry_dsn_is_set(tmp_path: Path) -> None:
