@@ -47,6 +47,12 @@ class TaskLogs:
     def __init__(self, directory: str, run_id: str) -> None:
         self.directory = directory.rstrip("/")
         self.run_id = run_id
+        # Worked out once per run, not per task. A local log is written in place, so that it
+        # survives a task stopped by its timeout; a remote one is uploaded when the task ends.
+        self.local = fsspec.utils.get_protocol(self.directory) in ("file", "local")
+        self._local_run_directory = (
+            f"{fsspec.core.url_to_fs(self.directory)[1]}/{run_id}" if self.local else None
+        )
 
     def url(self, task: luigi.Task) -> str:
         return f"{self.directory}/{self.run_id}/{task.task_id}.log"
@@ -65,9 +71,8 @@ class TaskLogs:
         if getattr(run, "_dashpipe_logged", False):
             return
         url = self.url(task)
-        # A local log is written in place, so that it survives a task stopped by its timeout.
-        local = fsspec.utils.get_protocol(url) in ("file", "local")
-        final_path = fsspec.core.url_to_fs(url)[1] if local else None
+        local = self.local
+        final_path = f"{self._local_run_directory}/{task.task_id}.log" if local else None
 
         @functools.wraps(run)
         def run_logged(*args, **kwargs):
