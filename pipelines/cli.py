@@ -10,6 +10,7 @@ import gc
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -184,7 +185,9 @@ def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunR
             "--existence-only checks existence only: it cannot be combined with -B, --force "
             "or --rebuild-unrecorded"
         )
+    checking_began = time.monotonic()
     assessment = None if settings.existence_only else assess(goals, settings.policy)
+    checking = time.monotonic() - checking_began
     if assessment and settings.force:
         _check_names(settings.force, assessment, "--force")
     if settings.dry_run:
@@ -213,6 +216,7 @@ def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunR
     finally:
         if hasattr(observer, "close"):
             observer.close()
+    report.seconds = {"checking": checking, **report.seconds}
     if json_output:
         click.echo(report_json(report))
     else:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 
 _EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<message>.*))?$")
-_PROJECT_ERROR_MODULES = ("targets.errors.", "pipelines.errors.")
+_PROJECT_ERROR_MODULES = ("targets.", "pipelines.")  # their messages say what went wrong
 
 
 def _exception_lines(traceback_text: str) -> list[str]:
@@ -44,3 +45,72 @@ def decode_explanation(explanation: object) -> str:
         with contextlib.suppress(ValueError):
             explanation = json.loads(explanation)
     return str(explanation or "failed without an explanation")
+
+
+_FRAME = re.compile(r'^  File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
+
+
+def _library_directories() -> tuple[str, ...]:
+    """Where dash-pipeline, luigi, the standard library and installed packages live."""
+    import sysconfig
+    from pathlib import Path
+
+    import luigi
+
+    import pipelines
+    import targets
+
+    packages = (pipelines, targets, luigi)
+    directories = {str(Path(package.__file__).parent) + "/" for package in packages}
+    for name in ("stdlib", "platstdlib", "purelib", "platlib"):
+        with contextlib.suppress(KeyError):
+            directories.add(sysconfig.get_paths()[name] + "/")
+    return tuple(directories)
+
+
+_CHAIN_SEPARATORS = re.compile(
+    r"^(?:The above exception was the direct cause of the following exception:"
+    r"|During handling of the above exception, another exception occurred:)$",
+    re.MULTILINE,
+)
+
+
+def error_location(traceback_text: str) -> str | None:
+    """``FILE:LINE, in FUNCTION`` of the innermost frame in the user's own code, if any.
+
+    In a chain of exceptions the first one that passed through the user's code counts: a
+    retried task's final error is raised by dash-pipeline, but its cause was raised in the task.
+    """
+    libraries = _library_directories()
+    for segment in _CHAIN_SEPARATORS.split(traceback_text):
+        location = None
+        for line in segment.splitlines():
+            match = _FRAME.match(line)
+            if match and not match.group("path").startswith((*libraries, "<")):
+                path = match.group("path")
+                if path.startswith(os.getcwd() + os.sep):
+                    path = os.path.relpath(path)
+                location = f"{path}:{match.group('line')}, in {match.group('function')}"
+        if location:
+            return location
+    return None
+
+
+def error_excerpt(traceback_text: str, max_lines: int = 4) -> list[str]:
+    """The first lines of the error at the end of a traceback, then where the user's code raised it."""
+    lines = _exception_lines(traceback_text)
+    if not lines:
+        return ["unknown error"]
+    first = lines[0]
+    match = _EXCEPTION_LINE.match(first)
+    if match and match.group("type").startswith(_PROJECT_ERROR_MODULES):
+        first = match.group("message") or match.group("type").rsplit(".", 1)[-1]
+    elif match:
+        first = match.group("type").rsplit(".", 1)[-1] + (
+            f": {match.group('message')}" if match.group("message") else ""
+        )
+    excerpt = [first, *lines[1:]]
+    if len(excerpt) > max_lines:
+        excerpt = [*excerpt[: max_lines - 1], f"... ({len(excerpt) - max_lines + 1} more lines)"]
+    location = error_location(traceback_text)
+    return excerpt + ([f"at {location}"] if location else [])

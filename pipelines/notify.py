@@ -26,15 +26,19 @@ import smtplib
 import socket
 import urllib.error
 import urllib.request
+from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
 import luigi.configuration
 
 from pipelines.describe import describe
+from pipelines.error_text import error_excerpt
 from pipelines.outcome import ExitCode, Outcome, RunReport
+from pipelines.report import fallback_note
 
 WHEN = ("failure", "always", "never")
+LISTED_PER_OUTCOME = 20  # a message stays readable when a whole backfill is blocked
 
 
 def settings() -> dict[str, Any] | None:
@@ -64,11 +68,31 @@ def summary_text(report: RunReport, run_id: str, title: str) -> str:
     verdict = "succeeded" if report.exit_code == ExitCode.OK else "FAILED"
     lines = [f"dashpipe run {run_id} of {title} {verdict} (exit {int(report.exit_code)})"]
     counts = [f"{report.count(outcome)} {outcome.value}" for outcome in Outcome if report.count(outcome)]
-    lines.append(", ".join(counts))
+    took = f" in {sum(report.seconds.values()):.2f}s" if report.seconds else ""
+    lines.append(", ".join(counts) + took)
+    listed: Counter[Outcome] = Counter()
     for task in report.tasks:
-        if task.outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.MISSING_INPUT):
-            line = f"• {task.outcome.value}: {describe(task.task)}: {task.error or ''}".rstrip(": ")
-            lines.append(line + (f" (log: {task.log})" if task.log else ""))
+        listed[task.outcome] += 1
+        if listed[task.outcome] > LISTED_PER_OUTCOME:
+            continue
+        name = describe(task.task)
+        if task.outcome in (Outcome.FAILED, Outcome.ERROR):
+            details = report.details.get(task.task.task_id)
+            excerpt = error_excerpt(details) if details else [task.error or "unknown error"]
+            lines.append(f"• {task.outcome.value}: {name}")
+            lines += [f"    {line}" for line in excerpt]
+            if task.log:
+                lines.append(f"    full log: {task.log}")
+        elif task.outcome is Outcome.MISSING_INPUT:
+            lines.append(f"• missing input: {name}: {task.error or ''}".rstrip(": "))
+        elif task.outcome is Outcome.NOT_RUN:
+            because = f" ({', '.join(task.blocked_by)})" if task.blocked_by else ""
+            lines.append(f"• not run: {name}: {task.error or ''}{because}")
+        elif task.fallback:
+            lines.append(f"• fallback: {fallback_note(task)}")
+    for outcome, count in listed.items():
+        if count > LISTED_PER_OUTCOME and outcome.is_problem:
+            lines.append(f"• and {count - LISTED_PER_OUTCOME} more {outcome.value}")
     return "\n".join(lines)
 
 

@@ -41,6 +41,8 @@ class TaskReport:
     error: str | None = None
     seconds: float | None = None
     log: str | None = None  # URL of the task's log file, when it wrote one
+    blocked_by: list[str] = field(default_factory=list)  # not run: the failed or missing tasks upstream
+    fallback: str | None = None  # an input read from a fallback URL: that URL
 
     @property
     def name(self) -> str:
@@ -54,6 +56,7 @@ class RunReport:
     details: dict[str, str] = field(default_factory=dict)  # task_id -> full traceback
     warnings: list[str] = field(default_factory=list)
     run_id: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # phase of the run -> wall time
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for report in self.tasks if report.outcome is outcome)

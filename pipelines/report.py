@@ -10,8 +10,10 @@ import click
 import luigi
 
 from pipelines.describe import describe
+from pipelines.error_text import error_excerpt
 from pipelines.graph import Plan, outputs_of
 from pipelines.outcome import Outcome, RunObserver, RunReport, TaskReport
+from targets.storage import redact
 
 _STYLE = {
     Outcome.RAN: ("ran", "green"),
@@ -24,11 +26,44 @@ _STYLE = {
 
 
 def task_line(report: TaskReport) -> str:
+    """One line: the outcome, the task, its run time and its error in short."""
     label, colour = _STYLE[report.outcome]
     seconds = f"  {report.seconds:.2f}s" if report.seconds is not None else ""
     error = f": {report.error}" if report.error else ""
-    log = f"\n{'':>10}  full log: {report.log}" if report.log else ""
-    return click.style(f"{label:>10}", fg=colour) + f"  {report.name}{seconds}{error}{log}"
+    if report.blocked_by:
+        shown = ", ".join(report.blocked_by[:3])
+        more = f" and {len(report.blocked_by) - 3} more" if len(report.blocked_by) > 3 else ""
+        error += f" ({shown}{more})"
+    return click.style(f"{label:>10}", fg=colour) + f"  {report.name}{seconds}{error}"
+
+
+def failure_block(report: TaskReport, details: str | None) -> list[str]:
+    """A failed task for the end of the run: the first lines of its error, where it was raised, its log."""
+    label, colour = _STYLE[report.outcome]
+    seconds = f" after {report.seconds:.2f}s" if report.seconds is not None else ""
+    lines = [click.style(f"{label:>10}", fg=colour) + f"  {report.name}{seconds}"]
+    excerpt = error_excerpt(details) if details else [report.error or "unknown error"]
+    lines += [f"{'':>12}{line}" for line in excerpt]
+    if report.log:
+        lines.append(f"{'':>12}full log: {report.log}")
+    return lines
+
+
+def fallback_note(report: TaskReport) -> str:
+    """Which URL stood in for a missing input."""
+    primary = getattr(report.task, "url", None)
+    missing = redact(primary) if isinstance(primary, str) else report.name
+    return f"{missing} is missing; read {report.fallback} instead"
+
+
+def timing_line(report: RunReport, slowest: int = 3) -> str:
+    """How long the run took, part by part, and which tasks took longest."""
+    parts = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in report.seconds.items())
+    timed = sorted((task for task in report.tasks if task.seconds), key=lambda task: -(task.seconds or 0))
+    line = f"took {sum(report.seconds.values()):.2f}s: {parts}"
+    if timed:
+        line += "; slowest: " + ", ".join(f"{task.name} {task.seconds:.2f}s" for task in timed[:slowest])
+    return line
 
 
 class LineDisplay(RunObserver):
@@ -88,14 +123,23 @@ def summary_line(report: RunReport) -> str:
 
 
 def print_report(report: RunReport, verbose: int = 0) -> None:
-    """The tasks that did not run successfully, then a one-line summary."""
+    """After the run: what failed and why, what did not run and because of what, which
+    fallbacks stood in for missing inputs, how long each part took, then a one-line summary."""
     for task in report.tasks:
-        if task.outcome in (Outcome.ERROR, Outcome.MISSING_INPUT, Outcome.NOT_RUN):
+        if task.outcome in (Outcome.MISSING_INPUT, Outcome.NOT_RUN):
             click.echo(task_line(task), err=True)
         elif task.outcome is Outcome.UP_TO_DATE and task.error == "built by another run":
             click.echo(task_line(task))
-        if verbose and task.task.task_id in report.details and task.outcome.is_problem:
-            click.echo(report.details[task.task.task_id], err=True)
+        elif task.fallback:
+            click.echo(f"{'fallback':>10}  {fallback_note(task)}")
+    failed = [task for task in report.tasks if task.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    for task in failed:
+        details = report.details.get(task.task.task_id)
+        click.echo("\n".join(failure_block(task, details)), err=True)
+        if verbose and details:
+            click.echo(details, err=True)
+    if report.seconds and not report.ran_nothing:
+        click.echo(timing_line(report))
     click.echo(summary_line(report))
 
 
@@ -114,6 +158,7 @@ def report_json(report: RunReport) -> str:
             "exit_code": int(report.exit_code),
             "run_id": report.run_id,
             "summary": {outcome.value: report.count(outcome) for outcome in Outcome},
+            "seconds": {part: round(seconds, 3) for part, seconds in report.seconds.items()},
             "tasks": [
                 {
                     **task_json(task.task),
@@ -121,6 +166,13 @@ def report_json(report: RunReport) -> str:
                     "seconds": task.seconds,
                     "error": task.error,
                     "log": task.log,
+                    **(
+                        {"error_lines": error_excerpt(report.details[task.task.task_id])}
+                        if task.outcome.is_problem and task.task.task_id in report.details
+                        else {}
+                    ),
+                    **({"blocked_by": task.blocked_by} if task.blocked_by else {}),
+                    **({"fallback": task.fallback} if task.fallback else {}),
                 }
                 for task in report.tasks
             ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 import luigi
@@ -119,6 +120,7 @@ def run_tasks(
     )
     factory = WorkerFactory(options)
     scheduler = {"scheduler_url": scheduler_url} if scheduler_url else {"local_scheduler": True}
+    began = time.monotonic()
     try:
         result = luigi.build(
             list(tasks), worker_scheduler_factory=factory, detailed_summary=True, workers=workers, **scheduler
@@ -127,6 +129,9 @@ def run_tasks(
         raise SchedulerError(f"scheduler {scheduler_url}: {exc.args[0] if exc.args else exc}") from None
     worker = factory.worker
     assert worker is not None
+    ended = time.monotonic()
+    running_since = worker.running_since or ended
+    seconds = {"scheduling": running_since - began, "running": ended - running_since}
     groups = luigi.execution_summary._summary_dict(worker)
     # Needed a rebuild, yet done without this worker running it: another run sharing the scheduler did.
     rebuilt_elsewhere = (assessment.rebuild_ids() if assessment else set()) - set(worker.seconds)
@@ -144,8 +149,16 @@ def run_tasks(
                 error = _missing_inputs(task)
             elif error:
                 error = error_line(error)
-            seconds, log = worker.seconds.get(task.task_id), worker.logs.get(task.task_id)
-            reports.append(TaskReport(task, outcome, error=error, seconds=seconds, log=log))
+            reports.append(
+                TaskReport(
+                    task,
+                    outcome,
+                    error=error,
+                    seconds=worker.seconds.get(task.task_id),
+                    log=worker.logs.get(task.task_id),
+                    fallback=getattr(task, "fallback_used", None),
+                )
+            )
     stopped = (
         "stopped after a failure (-k/--keep-going runs the rest)" if worker._stop_requesting_work else None
     )
@@ -156,7 +169,42 @@ def run_tasks(
                 continue
             reason = next((text for group, text in _NOT_RUN_REASONS if task in groups.get(group, ())), None)
             reports.append(TaskReport(task, Outcome.NOT_RUN, error=reason or stopped or "not run"))
+    _name_blockers(reports)
     exit_code = _exit_code(reports) if scheduler_url else _EXIT_CODES.get(result.status, ExitCode.TASK_FAILED)
     return RunReport(
-        reports, exit_code, details=dict(worker.errors), warnings=options.record_warnings, run_id=run_id
+        reports,
+        exit_code,
+        details=dict(worker.errors),
+        warnings=options.record_warnings,
+        run_id=run_id,
+        seconds=seconds,
     )
+
+
+_CAUSES = (Outcome.FAILED, Outcome.ERROR, Outcome.MISSING_INPUT)
+
+
+def _name_blockers(reports: list[TaskReport]) -> None:
+    """Give each task that did not run the failed or missing tasks upstream that kept it from running."""
+    by_id = {report.task.task_id: report for report in reports}
+    causes: dict[str, frozenset[str]] = {}
+
+    def causes_above(task: luigi.Task) -> frozenset[str]:
+        if task.task_id not in causes:
+            causes[task.task_id] = frozenset()  # a cycle guard; luigi refuses cycles anyway
+            found: set[str] = set()
+            for dependency in flatten(task.requires()):
+                report = by_id.get(dependency.task_id)
+                if report is not None and report.outcome in _CAUSES:
+                    found.add(report.name)
+                else:
+                    found |= causes_above(dependency)
+            causes[task.task_id] = frozenset(found)
+        return causes[task.task_id]
+
+    for report in reports:
+        if report.outcome is Outcome.NOT_RUN:
+            try:
+                report.blocked_by = sorted(causes_above(report.task))
+            except Exception:  # requires() already failed once and was reported; no names then
+                report.blocked_by = []

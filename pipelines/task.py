@@ -10,6 +10,7 @@ from luigi.parameter import ParameterVisibility
 from luigi.task import flatten
 
 from targets import BaseTarget, target_for_url
+from targets.storage import redact
 
 logger = logging.getLogger("dashpipe")
 
@@ -78,7 +79,7 @@ class External(luigi.ExternalTask):
     fallbacks: tuple = luigi.ListParameter(default=(), description="URLs tried in order when url is missing")
     # Storage options may carry credentials: they never name the task nor show anywhere.
     options: dict = luigi.DictParameter(default={}, significant=False, visibility=ParameterVisibility.PRIVATE)
-    _chosen: BaseTarget | None = None
+    _chosen: tuple[str, BaseTarget] | None = None  # (URL, target) of the first that exists
 
     def output(self) -> BaseTarget:
         if not self.fallbacks:
@@ -88,15 +89,22 @@ class External(luigi.ExternalTask):
             self._chosen = self._first_existing()
         if self._chosen is None:
             return self._target(self.url)  # none there: reported as the primary URL
-        return self._chosen
+        return self._chosen[1]
 
-    def _first_existing(self) -> BaseTarget | None:
+    @property
+    def fallback_used(self) -> str | None:
+        """The fallback URL (passwords masked) standing in for a missing ``url``, once chosen."""
+        if self._chosen is None or self._chosen[0] == self.url:
+            return None
+        return redact(self._chosen[0])
+
+    def _first_existing(self) -> tuple[str, BaseTarget] | None:
         for position, url in enumerate((self.url, *self.fallbacks)):
             target = self._target(url)
             if target.exists():
                 if position:
-                    logger.warning("input %s is missing; using fallback %s", self.url, url)
-                return target
+                    logger.warning("input %s is missing; using fallback %s", redact(self.url), redact(url))
+                return url, target
         return None
 
     def _target(self, url: str) -> BaseTarget:

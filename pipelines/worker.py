@@ -11,6 +11,7 @@ import luigi.configuration
 import luigi.interface
 import luigi.scheduler
 import luigi.worker
+from luigi.task import flatten
 
 from pipelines.error_text import decode_explanation, error_line
 from pipelines.graph import is_external
@@ -56,6 +57,7 @@ class RecordingWorker(luigi.worker.Worker):
         self.cut_off: set[str] = set()
         self.input_snapshots: dict[str, dict] = {}
         self.logs: dict[str, str] = {}  # task_id -> log URL, for failed tasks that wrote one
+        self.running_since: float | None = None  # monotonic, when scheduling ended and tasks began
         assessment = options.assessment
         self._rebuild = assessment.rebuild_ids() if assessment else set()
         # Judged again when their turn comes: what they read may have been rebuilt unchanged.
@@ -89,6 +91,7 @@ class RecordingWorker(luigi.worker.Worker):
             if status == luigi.scheduler.PENDING and runnable
         }
         self.options.observer.scheduled(len(pending))
+        self.running_since = time.monotonic()
         return super().run()
 
     def _run_task(self, task_id):
@@ -151,6 +154,8 @@ class RecordingWorker(luigi.worker.Worker):
             task = self._scheduled_tasks.get(task_id)
             if failed:
                 self.errors[task_id] = decode_explanation(kwargs.get("expl"))
+                if task is not None and _INCOMPLETE_AFTER_RUN in self.errors[task_id]:
+                    self.errors[task_id] = _outputs_not_written(task)
                 task_logs = self.options.task_logs
                 if task is not None and task_logs is not None and task_logs.exists(task):
                     self.logs[task_id] = task_logs.url(task)
@@ -182,6 +187,20 @@ class RecordingWorker(luigi.worker.Worker):
             write_record(task, make_record(task, started_wall, time.time(), inputs))
         except (DashPipelineError, OSError) as exc:
             self.options.record_warnings.append(f"{task.task_id}: build record not written: {exc}")
+
+
+_INCOMPLETE_AFTER_RUN = "Task finished running, but complete() is still returning false."
+
+
+def _outputs_not_written(task: luigi.Task) -> str:
+    """luigi's message when run() returned without writing every output, naming the outputs."""
+    try:
+        missing = [str(target) for target in flatten(task.output()) if not target.exists()]
+    except Exception as exc:
+        return f"run() finished but its outputs could not be checked: {exc}"
+    if not missing:
+        return "run() finished but the task is not complete (its complete() returned false)"
+    return "run() finished without writing its output: " + ", ".join(missing)
 
 
 def _already_current() -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import traceback
 
 import luigi
+import luigi.worker
 
+import targets.storage
 from pipelines.describe import describe
-from pipelines.error_text import error_line
+from pipelines.error_text import error_excerpt, error_line
+from pipelines.retry import retrying
 from targets import StorageError
 
 
@@ -70,3 +73,42 @@ def test_describe_shows_only_parameters_off_their_default() -> None:
     assert (
         describe(Listing(day="mon", limit=3, stores=["ber"])) == 'Listing(day=mon, stores=["ber"], limit=3)'
     )
+
+
+def test_excerpt_keeps_the_first_lines_and_says_how_many_more() -> None:
+    message = "\n".join(f"line {number}" for number in range(1, 10))
+    excerpt = error_excerpt(formatted(ValueError(message)), max_lines=4)
+    assert excerpt[:4] == ["ValueError: line 1", "line 2", "line 3", "... (6 more lines)"]
+
+
+def test_excerpt_names_where_the_users_code_raised_even_behind_a_wrapper(tmp_path) -> None:
+    # A task's code raises; dash-pipeline's retry wrapper re-raises it as the cause of its own
+    # error. The place to look is the task's line, not the wrapper's.
+    module = tmp_path / "nightly_steps.py"
+    module.write_text("def load():\n    raise ConnectionError('warehouse unreachable')\n")
+    namespace: dict = {}
+    exec(compile(module.read_text(), str(module), "exec"), namespace)
+
+    task = luigi.Task()
+    task.retries, task.retry_delay = 1, 0
+    task.run = namespace["load"]
+    retrying(task)
+    try:
+        task.run()
+    except Exception:
+        text = traceback.format_exc()
+    excerpt = error_excerpt(text)
+    assert excerpt[0] == "failed after 2 attempts; last error: warehouse unreachable"
+    assert excerpt[-1] == f"at {module}:2, in load"
+
+
+def test_excerpt_without_a_frame_in_user_code_has_no_location() -> None:
+    text = (
+        "Traceback (most recent call last):\n"
+        f'  File "{luigi.worker.__file__}", line 210, in run\n'
+        "    new_deps = self._run_get_new_deps()\n"
+        f'  File "{targets.storage.__file__}", line 99, in check\n'
+        "    raise StorageError(message)\n"
+        "targets.errors.StorageError: cannot check s3://b/k: denied\n"
+    )
+    assert error_excerpt(text) == ["cannot check s3://b/k: denied"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import gzip
 import json
 import threading
@@ -27,6 +29,10 @@ steps:
     shell: "echo 'warehouse unreachable' >&2; exit 4"
     priority: 10
     outputs: {o: "{root}/bad.txt"}
+  after_bad:
+    shell: "cp {inputs.bad} {outputs.o}"
+    inputs: {bad: bad.o}
+    outputs: {o: "{root}/after.txt"}
 """
 
 
@@ -157,8 +163,17 @@ def test_a_failed_run_emails_one_summary(mailbox: Mailbox, hook: Hook, tmp_path:
     assert len(hook.bodies) == 1 and len(mailbox.messages) == 1  # both channels, once each
     (message,) = mailbox.messages
     assert message["to"] == ["oncall@example.com", "lead@example.com"]
-    assert "Subject: [dashpipe] nightly.yaml FAILED" in message["data"]
-    assert "nightly.bad" in message["data"] and "warehouse unreachable" in message["data"]
+    mail = email.message_from_string(message["data"], policy=email.policy.default)
+    assert mail["Subject"] == "[dashpipe] nightly.yaml FAILED"
+    text = mail.get_content().replace("\r\n", "\n")
+    out = tmp_path / "out"
+    # What failed with the first lines of its error and where its log is; what did not run and why.
+    (log,) = (tmp_path / ".dashpipe" / "logs").glob("*/nightly.bad__*.log")
+    assert f"• failed: nightly.bad(root={out})\n" in text and f"\n    full log: {log}\n" in text
+    assert "\n    nightly.yaml: steps.bad: command exited with 4: warehouse unreachable\n" in text
+    assert (
+        f"• not run: nightly.after_bad(root={out}): a task it needs failed (nightly.bad(root={out}))" in text
+    )
     assert "dashpipe: warning" not in result.output
 
 

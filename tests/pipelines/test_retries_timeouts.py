@@ -247,6 +247,11 @@ def test_fallback_input_is_used_when_the_primary_is_missing(tmp_path: Path) -> N
     result = run_cli(*args, cwd=tmp_path)
     assert result.exit_code == ExitCode.OK, result.output
     assert (tmp_path / "out" / "orders.csv").read_text() == "from mirror\n"
+    # The end-of-run summary says which alternative stood in.
+    assert (
+        f"  fallback  {tmp_path}/primary/orders.csv is missing; read {tmp_path}/mirror/orders.csv instead"
+        in (result.stdout.splitlines())
+    )
     assert f"input {tmp_path}/primary/orders.csv is missing; using fallback {tmp_path}/mirror/orders.csv" in (
         result.output
     )
