@@ -22,14 +22,13 @@ import luigi
 
 from pipelines.backfill import backfill_goals
 from pipelines.dag_render import FORMATS, render
-from pipelines.error_reporting import report_failures
 from pipelines.errors import PipelineError
 from pipelines.graph import build_graph, plan
 from pipelines.history import recent_runs
 from pipelines.listing import listing, listing_text
-from pipelines.notify import notify
 from pipelines.outcome import ExitCode, Outcome, RunReport
 from pipelines.report import display, plan_json, print_plan, print_report, report_json
+from pipelines.run_end import finish_run
 from pipelines.runner import SchedulerError, configure_logging, run_tasks
 from pipelines.scheduler import configured_scheduler_url, history_db_url, serve
 from pipelines.sources import YamlSource, open_pipeline
@@ -221,8 +220,7 @@ def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunR
         click.echo(report_json(report))
     else:
         print_report(report, verbose=settings.verbose)
-    warnings = [*notify(report, report.run_id or "-", title), report_failures(report, title)]
-    for warning in filter(None, warnings):
+    for warning in finish_run(report, title, goals):
         click.echo(f"dashpipe: warning: {warning}", err=True)
     return report
 

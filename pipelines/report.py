@@ -152,33 +152,35 @@ def task_json(task: luigi.Task) -> dict[str, Any]:
     }
 
 
+def report_dict(report: RunReport) -> dict[str, Any]:
+    """The run's report as plain data: what ``--json`` prints and run hooks receive."""
+    return {
+        "exit_code": int(report.exit_code),
+        "run_id": report.run_id,
+        "summary": {outcome.value: report.count(outcome) for outcome in Outcome},
+        "seconds": {part: round(seconds, 3) for part, seconds in report.seconds.items()},
+        "tasks": [
+            {
+                **task_json(task.task),
+                "outcome": task.outcome.value,
+                "seconds": task.seconds,
+                "error": task.error,
+                "log": task.log,
+                **(
+                    {"error_lines": error_excerpt(report.details[task.task.task_id])}
+                    if task.outcome.is_problem and task.task.task_id in report.details
+                    else {}
+                ),
+                **({"blocked_by": task.blocked_by} if task.blocked_by else {}),
+                **({"fallback": task.fallback} if task.fallback else {}),
+            }
+            for task in report.tasks
+        ],
+    }
+
+
 def report_json(report: RunReport) -> str:
-    return json.dumps(
-        {
-            "exit_code": int(report.exit_code),
-            "run_id": report.run_id,
-            "summary": {outcome.value: report.count(outcome) for outcome in Outcome},
-            "seconds": {part: round(seconds, 3) for part, seconds in report.seconds.items()},
-            "tasks": [
-                {
-                    **task_json(task.task),
-                    "outcome": task.outcome.value,
-                    "seconds": task.seconds,
-                    "error": task.error,
-                    "log": task.log,
-                    **(
-                        {"error_lines": error_excerpt(report.details[task.task.task_id])}
-                        if task.outcome.is_problem and task.task.task_id in report.details
-                        else {}
-                    ),
-                    **({"blocked_by": task.blocked_by} if task.blocked_by else {}),
-                    **({"fallback": task.fallback} if task.fallback else {}),
-                }
-                for task in report.tasks
-            ],
-        },
-        indent=2,
-    )
+    return json.dumps(report_dict(report), indent=2)
 
 
 def print_plan(plan: Plan, reasons: dict[str, str] | None = None) -> None:

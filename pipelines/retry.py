@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import luigi
 
+from pipelines import hooks
+
 logger = logging.getLogger("dashpipe")
 
 
@@ -92,13 +94,25 @@ def retrying(task: luigi.Task) -> None:
 
 
 def _call_retry_hook(task: luigi.Task, attempt: int, error: Exception) -> None:
+    """The task's own ``on_retry``, then the run's from luigi.cfg ``[hooks]``."""
     hook: Callable[[int, Exception], object] | None = getattr(task, "on_retry", None)
-    if hook is None:
-        return
-    try:
-        hook(attempt, error)
-    except Exception as exc:
-        logger.warning("%s: on_retry hook failed (%s: %s); retrying anyway", task, type(exc).__name__, exc)
+    if hook is not None:
+        try:
+            hook(attempt, error)
+        except Exception as exc:
+            logger.warning(
+                "%s: on_retry hook failed (%s: %s); retrying anyway", task, type(exc).__name__, exc
+            )
+    configured = hooks.configured("on_retry")
+    if configured:
+        offered = {
+            "step": task.get_task_family(),
+            "params": hooks.public_params(task),
+            "task": task,
+            "error": error,
+            "attempt": attempt,
+        }
+        hooks.call(configured, "on_retry", str(task), offered)
 
 
 def guarding_hooks(task: luigi.Task) -> None:

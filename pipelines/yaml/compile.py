@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import luigi
 
+from pipelines import hooks
 from pipelines.errors import PipelineError
 from pipelines.loading import load_task_class, relative_task_reference
 from pipelines.suggest import did_you_mean
@@ -124,6 +125,34 @@ class YamlStep(Task):
                 )
             resolved[name] = produced
         return resolved
+
+    @property
+    def run_hooks(self) -> dict[str, tuple[str, ...]]:
+        """The pipeline's own run hooks, called once per run in which this step is a goal."""
+        return self.compiled.spec.hooks
+
+    def on_success(self) -> None:
+        self._call_hooks("on_success", self.step_spec.hooks.get("on_success", ()))
+
+    def on_failure(self, exception: BaseException) -> str:
+        self._call_hooks("on_failure", self.step_spec.hooks.get("on_failure", ()), error=exception)
+        return super().on_failure(exception)
+
+    def on_retry(self, attempt: int, error: Exception) -> None:
+        # The pipeline's on_retry applies to each of its steps; luigi.cfg's is called by the worker.
+        step_hooks = self.step_spec.hooks.get("on_retry", ())
+        pipeline_hooks = self.compiled.spec.hooks.get("on_retry", ())
+        self._call_hooks("on_retry", step_hooks + pipeline_hooks, error=error, attempt=attempt)
+
+    def _call_hooks(self, event: str, references: tuple[str, ...], **extra: Any) -> None:
+        if not references:
+            return
+        offered = {"step": self.step_spec.name, "params": self.param_values, "task": self, **extra}
+        try:
+            offered.update(inputs=self.input_targets_by_name(), outputs=self.output())
+        except Exception as exc:  # a hook about a failure must still run when the inputs are the failure
+            logger.warning("%s: inputs and outputs not given to %s hooks: %s", self, event, exc)
+        hooks.call(references, event, str(self), offered)
 
     def run(self) -> None:
         # Retries and the timeout are the worker's job (pipelines.retry), as for Python tasks.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 import os
 import shlex
@@ -18,6 +16,7 @@ from typing import Any
 
 import luigi
 
+from pipelines.callables import call_with_accepted, resolve
 from pipelines.errors import PipelineError
 from pipelines.yaml.spec import StepSpec
 from pipelines.yaml.templates import resolve_env, template_values
@@ -38,14 +37,8 @@ def call_function(
 ) -> None:
     """Call ``module:function`` with the keyword arguments it accepts of inputs, outputs and params."""
     assert step.run is not None
-    module_name, _, function_name = step.run.partition(":")
-    function = getattr(importlib.import_module(module_name), function_name)
     offered = {"inputs": dict(inputs), "outputs": dict(outputs), "params": dict(params)}
-    accepted = inspect.signature(function).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
-        function(**offered)
-    else:
-        function(**{name: value for name, value in offered.items() if name in accepted})
+    call_with_accepted(resolve(step.run), offered)
 
 
 class _ShellFormatter(string.Formatter):

@@ -22,6 +22,8 @@ STEP_ATTRIBUTES = frozenset(
         "output_targets",
         "input_targets",
         "target",
+        "on_retry",
+        "run_hooks",
     }
 )
 # A value of each type, to try templates and format specs at validation time.
@@ -91,6 +93,7 @@ class StepSpec:
     retry_backoff: float = 2.0
     timeout: float | None = None
     description: str = ""
+    hooks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # event -> module:function, ...
 
     def upstream_steps(self) -> list[str]:
         return [spec.step for spec in self.inputs.values() if spec.step is not None]
@@ -103,6 +106,7 @@ class PipelineSpec:
     params: dict[str, ParamSpec]
     steps: dict[str, StepSpec]
     description: str = ""
+    hooks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # run hooks: event -> references
 
     def final_steps(self) -> list[str]:
         """Steps whose outputs no other step reads: the default goals of a run."""

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import targets
+from pipelines import hooks
+from pipelines.callables import signature_problems
 from pipelines.errors import PipelineError, TaskLoadError
 from pipelines.loading import load_task_class, make_importable_from, relative_task_reference
 from pipelines.suggest import did_you_mean
@@ -194,6 +196,10 @@ class _Checker:
         self._check_references(steps)
         self._check_cycles(steps)
         self._check_output_collisions(steps)
+        raw_hooks = data.get("hooks")
+        run_hooks = (
+            self._hooks(("hooks",), raw_hooks, hooks.RUN_ARGUMENTS) if isinstance(raw_hooks, dict) else {}
+        )
         name = data.get("pipeline")
         if self.issues or not isinstance(name, str):
             return None
@@ -203,6 +209,7 @@ class _Checker:
             params=params,
             steps=steps,
             description=str(data.get("description", "")),
+            hooks=run_hooks,
         )
 
     def _params(self, raw: Any) -> dict[str, ParamSpec]:
@@ -245,7 +252,8 @@ class _Checker:
         if "env" in raw and shell is None:
             self.add((*where, "env"), "'env' applies to shell steps only", key=True)
         if isinstance(run, str) and ":" in run:
-            self._check_callable((*where, "run"), run)
+            self._check_callable((*where, "run"), run, CALLABLE_ARGUMENTS, "steps")
+        step_hooks = self._hooks(where, raw, hooks.STEP_ARGUMENTS)
         outputs = {
             output_name: self._output((*where, "outputs", output_name), output_name, value, params)
             for output_name, value in (raw.get("outputs") or {}).items()
@@ -277,19 +285,40 @@ class _Checker:
             retry_backoff=_number(raw.get("retry_backoff"), 2.0),
             timeout=_number(raw.get("timeout"), None),
             description=str(raw.get("description", "")),
+            hooks=step_hooks,
         )
 
-    def _check_callable(self, where: tuple, reference: str) -> None:
+    def _hooks(
+        self, where: tuple, raw: dict, arguments: dict[str, tuple[str, ...]]
+    ) -> dict[str, tuple[str, ...]]:
+        """The hooks declared in ``raw``, each checked to import and to take the arguments offered."""
+        found: dict[str, tuple[str, ...]] = {}
+        for event in hooks.EVENTS:
+            value = raw.get(event)
+            if isinstance(value, list):
+                entries = [((*where, event, position), item) for position, item in enumerate(value)]
+            else:
+                entries = [((*where, event), value)]
+            # The schema reports a malformed reference; only well-formed ones are imported.
+            valid = [(at, item) for at, item in entries if isinstance(item, str) and ":" in item]
+            for at, reference in valid:
+                self._check_callable(at, reference, arguments[event], f"{event} hooks")
+            if valid:
+                found[event] = tuple(reference for _, reference in valid)
+        return found
+
+    def _import_callable(self, where: tuple, reference: str) -> Any:
+        """The function ``module:function`` names, or None once the problem is reported."""
         module_name, _, function_name = reference.partition(":")
         make_importable_from(self.path)
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             self.add(where, f"cannot import {reference!r}: no module named {exc.name!r}")
-            return
+            return None
         except Exception as exc:
             self.add(where, f"cannot import {reference!r}: {type(exc).__name__}: {exc}")
-            return
+            return None
         function = getattr(module, function_name, None)
         if function is None:
             functions = [
@@ -299,26 +328,17 @@ class _Checker:
                 where,
                 f"module {module_name!r} has no {function_name!r}{did_you_mean(function_name, functions)}",
             )
-            return
+            return None
         if not callable(function):
             self.add(where, f"{reference!r} is a {type(function).__name__}, not a function")
-            return
-        try:
-            signature = inspect.signature(function)
-        except (TypeError, ValueError):
-            return
-        for parameter in signature.parameters.values():
-            if parameter.kind is inspect.Parameter.VAR_KEYWORD or parameter.name in CALLABLE_ARGUMENTS:
-                continue
-            if (
-                parameter.default is inspect.Parameter.empty
-                and parameter.kind is not inspect.Parameter.VAR_POSITIONAL
-            ):
-                self.add(
-                    where,
-                    f"{reference!r} needs an argument {parameter.name!r}; steps are called with "
-                    f"keyword arguments {', '.join(CALLABLE_ARGUMENTS)} (those it accepts)",
-                )
+            return None
+        return function
+
+    def _check_callable(self, where: tuple, reference: str, offered: tuple[str, ...], callers: str) -> None:
+        function = self._import_callable(where, reference)
+        if function is not None:
+            for problem in signature_problems(function, offered, callers):
+                self.add(where, f"{reference!r} {problem}")
 
     def _check_template(
         self, where: tuple, template: str, allowed: dict[str, ParamSpec], extra: Iterable[str] = ()

@@ -142,7 +142,11 @@ def test_help_reads_well(tmp_path: Path) -> None:
 def test_task_that_writes_no_output_fails(tmp_path: Path) -> None:
     result = run_cli("run", one_task_module(tmp_path, "Lazy", "pass"), cwd=tmp_path)
     assert_one_clear_line(
-        result, ExitCode.TASK_FAILED, "FAILED", "Lazy()", "complete() is still returning false"
+        result,
+        ExitCode.TASK_FAILED,
+        "FAILED",
+        "Lazy()",
+        "run() finished without writing its output: promised.txt",
     )
 
 

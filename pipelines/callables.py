@@ -1,0 +1,43 @@
+"""User callables named ``module:function`` (YAML ``run:`` steps and hooks): importing them,
+checking their signatures, and calling them with the keyword arguments they accept."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+
+def resolve(reference: str) -> Callable[..., Any]:
+    """The object ``module:name`` (``name`` may be dotted: ``Class.method``) refers to."""
+    module_name, _, name = reference.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in name.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def call_with_accepted(function: Callable[..., Any], offered: Mapping[str, Any]) -> Any:
+    """Call ``function`` with those of ``offered`` it takes as keywords (all, with ``**kwargs``)."""
+    accepted = inspect.signature(function).parameters
+    if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in accepted.values()):
+        return function(**offered)
+    return function(**{name: value for name, value in offered.items() if name in accepted})
+
+
+def signature_problems(function: Callable[..., Any], offered: Iterable[str], callers: str) -> list[str]:
+    """Each argument ``function`` requires that is not among ``offered``, as a sentence."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return []
+    offered = tuple(offered)
+    return [
+        f"needs an argument {parameter.name!r}; {callers} are called with keyword arguments "
+        f"{', '.join(offered)} (those it accepts)"
+        for parameter in signature.parameters.values()
+        if parameter.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+        and parameter.name not in offered
+        and parameter.default is inspect.Parameter.empty
+    ]

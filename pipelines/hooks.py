@@ -1,0 +1,75 @@
+"""Hooks: Python callables, named ``module:function``, called when a step or a run succeeds,
+fails or retries. A hook that fails is logged and never changes the outcome.
+
+Step hooks come from a YAML step's ``on_success``/``on_failure``/``on_retry`` (or a Python
+task's own methods). Run hooks come from a YAML pipeline's ``hooks:`` and from luigi.cfg::
+
+    [hooks]
+    on_failure = oncall.pages:page        # once per failed run, for every pipeline
+    on_success = metrics.runs:record
+    on_retry = metrics.runs:count_retry   # before each retry of any task
+
+Each hook is called with the keyword arguments it accepts of those offered (see
+``STEP_ARGUMENTS`` and ``RUN_ARGUMENTS``), or all of them if it takes ``**kwargs``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import luigi
+import luigi.configuration
+from luigi.parameter import ParameterVisibility
+
+from pipelines.callables import call_with_accepted, resolve
+
+logger = logging.getLogger("dashpipe")
+
+EVENTS = ("on_success", "on_failure", "on_retry")
+# What each hook may ask for, by event.
+STEP_ARGUMENTS = {
+    "on_success": ("step", "params", "inputs", "outputs", "task"),
+    "on_failure": ("step", "params", "inputs", "outputs", "task", "error"),
+    "on_retry": ("step", "params", "inputs", "outputs", "task", "error", "attempt"),
+}
+RUN_ARGUMENTS = {
+    "on_success": ("summary", "text"),
+    "on_failure": ("summary", "text"),
+    "on_retry": STEP_ARGUMENTS["on_retry"],
+}
+
+
+def references(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """A hook setting (one ``module:function``, a list of them, or none) as a tuple."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(value)
+
+
+def configured(event: str) -> tuple[str, ...]:
+    """The run hooks luigi.cfg's ``[hooks]`` section names for ``event`` (comma-separated)."""
+    return references(luigi.configuration.get_config().get("hooks", event, "") or None)
+
+
+def public_params(task: luigi.Task) -> dict[str, Any]:
+    """The task's parameter values, without private or hidden ones (credentials, tokens)."""
+    return {
+        name: getattr(task, name)
+        for name, parameter in task.get_params()
+        if parameter.visibility == ParameterVisibility.PUBLIC
+    }
+
+
+def call(hooks: Iterable[str], event: str, owner: str, offered: Mapping[str, Any]) -> None:
+    """Call each hook with the arguments it accepts of ``offered``; log and carry on if one fails."""
+    for reference in hooks:
+        try:
+            call_with_accepted(resolve(reference), offered)
+        except Exception as exc:
+            logger.warning(
+                "%s: %s hook %s failed (%s: %s); ignored", owner, event, reference, type(exc).__name__, exc
+            )
