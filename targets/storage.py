@@ -87,7 +87,10 @@ class Location:
         if self._fs_class is LocalFileSystem and not self._options:
             return _local_filesystem()
         try:
-            return self._fs_class(**self._options)
+            fs = self._fs_class(**self._options)
+            if self.protocol == "s3":
+                _send_uploads_without_waiting_for_continue(fs)
+            return fs
         except DashPipelineError:
             raise
         except Exception as exc:
@@ -96,6 +99,28 @@ class Location:
                 f"cannot set up storage for {redact(self.url)!r} with options {sorted(self._options)}: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
+
+
+def _send_uploads_without_waiting_for_continue(fs: AbstractFileSystem) -> None:
+    """Make S3 uploads give up on an endpoint that stops answering, as every other request does.
+
+    botocore sends file uploads with ``Expect: 100-continue``, and aiohttp waits for the "100"
+    with no timeout at all: against an endpoint that hangs (measured with a stopped
+    moto_server), an upload never returns, whatever ``read_timeout`` says. Without the header
+    the body goes at once and the read timeout covers the wait for the answer. The cost is
+    sending a body that the server then refuses, which S3 does rarely (auth, redirects).
+    """
+    if getattr(fs, "_dashpipe_no_continue", False):
+        return
+    fs.connect()  # s3fs creates its client now; no request is sent
+    fs.s3.meta.events.register_last("before-call.s3", _drop_expect_header)
+    fs._dashpipe_no_continue = True  # type: ignore[attr-defined]
+    # A client s3fs makes anew (after credentials expire) sends the header again; uploads then
+    # wait without a timeout, as plain s3fs does.
+
+
+def _drop_expect_header(params: dict[str, Any], **_: Any) -> None:
+    params.get("headers", {}).pop("Expect", None)
 
 
 @functools.cache

@@ -77,7 +77,7 @@ def wait_until(
     while not condition():
         ended = [process for process in processes if process.poll() is not None]
         if ended:
-            outputs = [process.communicate()[0] if process.stdout else "" for process in ended]
+            outputs = ["".join(filter(None, process.communicate())) for process in ended]
             raise AssertionError(f"a process ended before {what}: {outputs}")
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         pause.wait(poll_s)

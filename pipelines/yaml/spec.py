@@ -28,7 +28,7 @@ STEP_ATTRIBUTES = frozenset(
 )
 # A value of each type, to try templates and format specs at validation time.
 SAMPLE_VALUES: dict[str, Any] = {
-    "string": "x",
+    "string": "sample",  # fits where text goes in URLs: a bucket name needs 3 characters
     "int": 1,
     "float": 1.5,
     "bool": True,
