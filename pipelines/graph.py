@@ -131,3 +131,8 @@ def plan(goals: list[luigi.Task]) -> Plan:
 
 def outputs_of(task: luigi.Task) -> list[str]:
     return [str(target) for target in guarded(task, "output()", lambda: flatten(task.output()))]
+
+
+def missing_outputs(task: luigi.Task) -> list[str]:
+    """The task's outputs that do not exist; raises what ``output()`` or ``exists()`` raises."""
+    return [str(target) for target in flatten(task.output()) if not target.exists()]

@@ -14,6 +14,7 @@ from luigi.task import flatten
 
 from pipelines.describe import describe
 from pipelines.error_text import error_line
+from pipelines.graph import missing_outputs
 from pipelines.outcome import ExitCode, Outcome, RunObserver, RunReport, TaskReport
 from pipelines.staleness import Assessment
 from pipelines.task_logs import TaskLogs, configured_directory, new_run_id
@@ -66,7 +67,7 @@ _EXIT_CODES = {
 
 def _missing_inputs(task: luigi.Task) -> str:
     try:
-        missing = [str(target) for target in flatten(task.output()) if not target.exists()]
+        missing = missing_outputs(task)
     except DashPipelineError as exc:
         return str(exc)
     return "not found: " + ", ".join(missing) if missing else "not complete"

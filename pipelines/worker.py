@@ -11,10 +11,9 @@ import luigi.configuration
 import luigi.interface
 import luigi.scheduler
 import luigi.worker
-from luigi.task import flatten
 
 from pipelines.error_text import decode_explanation, error_line
-from pipelines.graph import is_external
+from pipelines.graph import is_external, missing_outputs
 from pipelines.outcome import Outcome, RunObserver, TaskReport
 from pipelines.records import fingerprints, keyed_inputs, make_record, write_record
 from pipelines.retry import guarding_hooks, retrying, timeout_of
@@ -195,7 +194,7 @@ _INCOMPLETE_AFTER_RUN = "Task finished running, but complete() is still returnin
 def _outputs_not_written(task: luigi.Task) -> str:
     """luigi's message when run() returned without writing every output, naming the outputs."""
     try:
-        missing = [str(target) for target in flatten(task.output()) if not target.exists()]
+        missing = missing_outputs(task)
     except Exception as exc:
         return f"run() finished but its outputs could not be checked: {exc}"
     if not missing:

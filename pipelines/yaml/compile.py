@@ -139,7 +139,7 @@ class YamlStep(Task):
         return super().on_failure(exception)
 
     def on_retry(self, attempt: int, error: Exception) -> None:
-        # The pipeline's on_retry applies to each of its steps; luigi.cfg's is called by the worker.
+        # The pipeline's on_retry applies to each of its steps; luigi.cfg's is called by pipelines.retry.
         step_hooks = self.step_spec.hooks.get("on_retry", ())
         pipeline_hooks = self.compiled.spec.hooks.get("on_retry", ())
         self._call_hooks("on_retry", step_hooks + pipeline_hooks, error=error, attempt=attempt)
