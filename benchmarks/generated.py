@@ -69,3 +69,53 @@ class SleepyLeaf(Leaf):
 class SleepyFanIn(FanIn):
     def requires(self):
         return [SleepyLeaf(root=self.root, index=index) for index in range(self.n)]
+
+
+# Plain luigi: what a team already has. The build benchmark runs these same classes through
+# luigi.build and through dashpipe, so the comparison is of the engines, not of the targets.
+
+
+class PlainLeaf(luigi.Task):
+    root = luigi.Parameter()
+    index = luigi.IntParameter()
+
+    def output(self):
+        return luigi.LocalTarget(f"{self.root}/leaves/{self.index // 1000:03d}/{self.index:06d}.txt")
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write(f"{self.index}\n")
+
+
+class PlainFanIn(luigi.Task):
+    """One task needing ``n`` leaves."""
+
+    root = luigi.Parameter()
+    n = luigi.IntParameter()
+
+    def requires(self):
+        return [PlainLeaf(root=self.root, index=index) for index in range(self.n)]
+
+    def output(self):
+        return luigi.LocalTarget(f"{self.root}/fan-in-{self.n}.txt")
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write(f"{len(self.input())}\n")
+
+
+class PlainChain(luigi.Task):
+    """Link ``n`` of a chain: it needs link ``n - 1``, down to link 1."""
+
+    root = luigi.Parameter()
+    n = luigi.IntParameter()
+
+    def requires(self):
+        return PlainChain(root=self.root, n=self.n - 1) if self.n > 1 else []
+
+    def output(self):
+        return luigi.LocalTarget(f"{self.root}/chain/{self.n // 1000:03d}/{self.n:06d}.txt")
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write(f"{self.n}\n")

@@ -207,6 +207,8 @@ def assess_task(
         if policy.unrecorded_is_stale:
             return Verdict(task, State.STALE, "no build record (made before adoption, or by hand)")
         return Verdict(task, State.NO_RECORD, "outputs exist without a build record")
+    if record.extra.get("unreadable"):
+        return Verdict(task, State.STALE, "build record unreadable (a write cut short?)", record=record)
     if inputs is None:
         inputs = guarded(task, "requires()", lambda: keyed_inputs(task))
     differences = _record_differences(task, record, keyed_outputs(task, outputs), inputs, seen)
@@ -219,7 +221,7 @@ def verifiably_current(task: luigi.Task, record: BuildRecord | None) -> bool:
     """Whether ``task`` may skip its run after an upstream rebuild (early cutoff): up to date
     against its record, and every input positively the recorded content, not merely
     "cannot tell" (a directory, or a target without fingerprints)."""
-    if record is None or record.extra.get("building"):
+    if record is None or record.extra.get("building") or record.extra.get("unreadable"):
         return False
     seen = Observations()
     inputs = keyed_inputs(task)

@@ -95,7 +95,7 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
 
 
 def _record_summary(record: BuildRecord | None) -> dict[str, Any] | None:
-    if record is None:
+    if record is None or record.extra.get("unreadable"):
         return None
     return {
         "finished": dt.datetime.fromtimestamp(record.finished, dt.timezone.utc).isoformat(timespec="seconds"),
@@ -128,6 +128,8 @@ def explain_text(assessment: Assessment, verdict: Verdict) -> str:
     record = verdict.record
     if record is None:
         lines.append("    none")
+    elif record.extra.get("unreadable"):
+        lines.append("    unreadable")
     else:
         summary = _record_summary(record)
         assert summary is not None

@@ -15,6 +15,24 @@ from targets.storage import redact
 logger = logging.getLogger("dashpipe")
 
 
+_luigi_get_params = luigi.Task.get_params.__func__
+
+
+def _cached_get_params(cls: type[luigi.Task]) -> list[tuple[str, luigi.Parameter]]:
+    cached = cls.__dict__.get("_dashpipe_params")
+    if cached is None:
+        cached = _luigi_get_params(cls)
+        type.__setattr__(cls, "_dashpipe_params", cached)
+    return list(cached)
+
+
+# luigi rebuilds a class's parameter list with dir() every time it is asked (about twenty times
+# per task in a run), and a class's parameters never change: with thousands of tasks that scan
+# is the largest cost of building and running a graph. Cached per class, for every luigi task
+# in a process that uses dash-pipeline, plain luigi ones included.
+luigi.Task.get_params = classmethod(_cached_get_params)  # type: ignore[method-assign, assignment]
+
+
 class Task(luigi.Task):
     """A luigi Task with helpers for dash-pipeline targets.
 
@@ -50,16 +68,6 @@ class Task(luigi.Task):
         values = super().get_param_values(params, args, kwargs)
         type.__setattr__(cls, "_dashpipe_last_values", (key, values))
         return list(values)
-
-    @classmethod
-    def get_params(cls) -> list[tuple[str, luigi.Parameter]]:
-        # luigi rebuilds this list with dir() on every task creation; a class's parameters never
-        # change, and with thousands of tasks that scan is the largest cost of building a graph.
-        cached = cls.__dict__.get("_dashpipe_params")
-        if cached is None:
-            cached = super().get_params()
-            type.__setattr__(cls, "_dashpipe_params", cached)
-        return list(cached)
 
 
 class External(luigi.ExternalTask):

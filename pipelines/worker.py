@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import logging
+import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import luigi
 import luigi.configuration
@@ -12,6 +15,7 @@ import luigi.interface
 import luigi.scheduler
 import luigi.worker
 
+from pipelines.embedded_scheduler import EmbeddedScheduler
 from pipelines.error_text import decode_explanation, error_line
 from pipelines.graph import is_external, missing_outputs
 from pipelines.outcome import Outcome, RunObserver, TaskReport
@@ -49,6 +53,7 @@ class RecordingWorker(luigi.worker.Worker):
 
     def __init__(self, *args, options: WorkerOptions, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self._task_result_queue = _InProcessFirstQueue(self._task_result_queue)
         self.options = options
         self.errors: dict[str, str] = {}
         self.started: dict[str, tuple[float, float]] = {}  # monotonic, wall clock
@@ -188,6 +193,31 @@ class RecordingWorker(luigi.worker.Worker):
             self.options.record_warnings.append(f"{task.task_id}: build record not written: {exc}")
 
 
+class _InProcessFirstQueue:
+    """The worker's queue of task results. luigi sends results through a multiprocessing queue
+    even from tasks run in the worker's own process, a hand-off to a feeder thread and a pipe
+    each. Results from this process take a plain deque; task processes still use the queue."""
+
+    def __init__(self, shared: Any) -> None:
+        self._shared = shared
+        self._local: collections.deque = collections.deque()
+        self._pid = os.getpid()
+
+    def put(self, item: Any) -> None:
+        if os.getpid() == self._pid:
+            self._local.append(item)
+        else:
+            self._shared.put(item)
+
+    def get(self, timeout: float | None = None) -> Any:
+        if self._local:
+            return self._local.popleft()
+        return self._shared.get(timeout=timeout)
+
+    def close(self) -> None:
+        self._shared.close()
+
+
 _INCOMPLETE_AFTER_RUN = "Task finished running, but complete() is still returning false."
 
 
@@ -210,6 +240,9 @@ class WorkerFactory(luigi.interface._WorkerSchedulerFactory):
     def __init__(self, options: WorkerOptions) -> None:
         self.options = options
         self.worker: RecordingWorker | None = None
+
+    def create_local_scheduler(self) -> EmbeddedScheduler:
+        return EmbeddedScheduler(prune_on_get_work=False, record_task_history=False)
 
     def create_worker(self, scheduler, worker_processes, assistant=False):
         # A make system must not call a task done because run() returned: unless

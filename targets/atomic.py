@@ -106,8 +106,13 @@ class AtomicWriter(io.BufferedWriter):
             self.discard()
 
 
-def open_atomic(location: Location) -> AtomicWriter:
-    """Open a staging file whose ``close()`` publishes it at ``location``."""
+def open_atomic(location: Location, durable: bool = True) -> AtomicWriter:
+    """Open a staging file whose ``close()`` publishes it at ``location``.
+
+    Locally, a ``durable`` file is on disk, data and name, before ``close()`` returns; without
+    it the replace is still atomic (readers see the old file or the new one, whole), but a
+    power cut may leave the old one.
+    """
     if location.is_local:
         with storage_errors(location.url, "write"):
             if os.path.isdir(location.path):
@@ -115,17 +120,20 @@ def open_atomic(location: Location) -> AtomicWriter:
             os.makedirs(os.path.dirname(location.path) or ".", exist_ok=True)
             staging = temporary_name(location.path)
             raw = io.FileIO(staging, "x")
-        return AtomicWriter(raw, staging, lambda staged: publish_local(staged, location), durable=True)
+        return AtomicWriter(
+            raw, staging, lambda staged: publish_local(staged, location, durable), durable=durable
+        )
     fd, staging = tempfile.mkstemp(prefix="dashpipe-upload-")
     return AtomicWriter(
         io.FileIO(fd, "w"), staging, lambda staged: publish_remote(staged, location), durable=False
     )
 
 
-def publish_local(staged: str, location: Location) -> None:
+def publish_local(staged: str, location: Location, durable: bool = True) -> None:
     with storage_errors(location.url, "write"):
         os.replace(staged, location.path)
-        fsync_directory(os.path.dirname(location.path))
+        if durable:
+            fsync_directory(os.path.dirname(location.path))
 
 
 def publish_remote(staged: str, location: Location) -> None:

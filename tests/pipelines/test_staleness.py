@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import luigi
 import pytest
 from luigi.parameter import ParameterVisibility
 
 from pipelines import External, Task, run_tasks
 from pipelines.outcome import ExitCode, Outcome
+from pipelines.records import record_target
 from pipelines.staleness import Policy, State, assess
 from pipelines.status import forget_records, mark_fresh
 from targets import FileTarget
@@ -332,3 +335,14 @@ def test_a_first_build_that_failed_halfway_is_stale(tmp_path) -> None:
     verdict = assess([task]).verdicts[task.task_id]
     assert verdict.state is State.STALE
     assert verdict.reason == "its last build did not finish (interrupted, or failed)"
+
+
+@pytest.mark.parametrize("backend", ["local"], indirect=True)
+def test_a_record_cut_short_rebuilds_instead_of_passing_for_no_record(built: Backend) -> None:
+    # A final record is not forced to disk: after a power cut it may be found cut short.
+    record = Path(record_target(Multiply(root=built.url(), options=built.options)).path)
+    record.write_bytes(record.read_bytes()[:20])
+    verdict = verdicts(built)["Multiply"]
+    assert verdict.state is State.STALE and verdict.reason == "build record unreadable (a write cut short?)"
+    assert build(built)["Multiply"] is Outcome.RAN
+    assert verdicts(built)["Multiply"].state is State.UP_TO_DATE
