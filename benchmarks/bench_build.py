@@ -10,7 +10,11 @@ Every measurement is a new process, start-up included, output to /dev/null:
 
 - first build, on luigi's embedded scheduler and (for --luigid-sizes) on one luigid;
 - an up-to-date rerun of the built graph;
-- ``dashpipe status`` of the built graph.
+- ``dashpipe status`` of the built graph;
+- with --remote N, a fan-in of N leaves whose outputs are on S3 (moto_server) and on GCS
+  (fake-gcs-server): ``RemoteFanIn``, whose targets are dash-pipeline's ``FileTarget`` on both
+  sides (plain luigi has no fsspec target), so the ratio is what dashpipe adds: the staleness
+  check and two build records per task on the object store.
 
 Ratios are vanilla time / dashpipe time (above 1: dashpipe is faster). Peak memory (max RSS)
 of each process is reported too. Sizes above --vanilla-up-to skip luigi (it is quadratic:
@@ -20,6 +24,7 @@ minutes at 10,000).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -31,15 +36,25 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+# Emulators: dummy credentials, no cloud metadata lookups, no gcsfs probe for HNS buckets.
+os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+os.environ["NO_GCE_CHECK"] = "true"
 
-from tests.servers import start_luigid  # noqa: E402
+import fsspec  # noqa: E402
+
+from tests.servers import start_fake_gcs, start_luigid, start_moto  # noqa: E402
 
 GOALS = {"fan-in": "PlainFanIn", "chain": "PlainChain"}
 VANILLA = """
-import sys, luigi
+import json, sys, luigi
 from benchmarks import generated
-goal = getattr(generated, sys.argv[1])(root=sys.argv[2], n=int(sys.argv[3]))
-scheduler = {"scheduler_url": sys.argv[4]} if len(sys.argv) > 4 else {"local_scheduler": True}
+options = {"options": json.loads(sys.argv[5])} if len(sys.argv) > 5 else {}
+goal = getattr(generated, sys.argv[1])(root=sys.argv[2], n=int(sys.argv[3]), **options)
+url = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] != "-" else None
+scheduler = {"scheduler_url": url} if url else {"local_scheduler": True}
 sys.exit(0 if luigi.build([goal], log_level="WARNING", **scheduler) else 1)
 """
 
@@ -62,13 +77,16 @@ def timed(command: list[str]) -> Timing:
     return Timing(seconds, usage.ru_maxrss / 1024)
 
 
-def vanilla(goal: str, root: str, n: int, scheduler_url: str | None = None) -> Timing:
-    return timed(
-        [sys.executable, "-c", VANILLA, goal, root, str(n), *([scheduler_url] if scheduler_url else [])]
-    )
+def vanilla(
+    goal: str, root: str, n: int, scheduler_url: str | None = None, options: dict | None = None
+) -> Timing:
+    extra = [scheduler_url or "-", *([json.dumps(options)] if options else [])]
+    return timed([sys.executable, "-c", VANILLA, goal, root, str(n), *extra])
 
 
-def dashpipe(command: str, goal: str, root: str, n: int, scheduler_url: str | None = None) -> Timing:
+def dashpipe(
+    command: str, goal: str, root: str, n: int, scheduler_url: str | None = None, options: dict | None = None
+) -> Timing:
     return timed(
         [
             sys.executable,
@@ -81,6 +99,7 @@ def dashpipe(command: str, goal: str, root: str, n: int, scheduler_url: str | No
             "--n",
             str(n),
             *(["--scheduler", scheduler_url] if scheduler_url else []),
+            *(["--options", json.dumps(options)] if options else []),
         ]
     )
 
@@ -94,6 +113,30 @@ def row(case: str, base: Timing | None, ours: Timing) -> None:
         print(f"{case:34} {times} {base.peak_mb:8.0f} {ours.peak_mb:8.0f}")
 
 
+def remote_builds(n: int, scratch: Path) -> None:
+    """A fan-in whose outputs (and dashpipe's build records) are objects on S3 and on GCS."""
+    servers = {"s3": start_moto(scratch), "gcs": start_fake_gcs(scratch)}
+    try:
+        for name, server in servers.items():
+            options = {"endpoint_url": server.url}
+            if name == "gcs":
+                options.update(token="anon", project="bench")
+            for side in ("luigi", "dp"):
+                fsspec.filesystem(name, **options).mkdir(f"bench-{side}")
+            base = vanilla("RemoteFanIn", f"{name}://bench-luigi/fan-in", n, options=options)
+            ours = dashpipe("run", "RemoteFanIn", f"{name}://bench-dp/fan-in", n, options=options)
+            row(f"fan-in {n:,} on {name.upper()}: first build", base, ours)
+            again = vanilla("RemoteFanIn", f"{name}://bench-luigi/fan-in", n, options=options)
+            row(
+                f"fan-in {n:,} on {name.upper()}: rerun",
+                again,
+                dashpipe("run", "RemoteFanIn", f"{name}://bench-dp/fan-in", n, options=options),
+            )
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -102,6 +145,7 @@ def main() -> None:
     parser.add_argument("--shapes", default="fan-in,chain")
     parser.add_argument("--vanilla-up-to", type=int, default=10000)
     parser.add_argument("--luigid-sizes", default="1000")
+    parser.add_argument("--remote", type=int, default=300, help="tasks for the S3 and GCS builds (0: none)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size]
     luigid_sizes = [int(size) for size in args.luigid_sizes.split(",") if size]
@@ -133,6 +177,8 @@ def main() -> None:
                         row(f"{shape} {n:,}: first build, luigid", base, ours)
             finally:
                 server.stop()
+        if args.remote:
+            remote_builds(args.remote, Path(scratch))
     for shape in args.shapes.split(","):
         smallest, largest = min(sizes), max(sizes)
         if smallest != largest and (shape, smallest) in first_builds:

@@ -24,6 +24,8 @@ from typing import Any
 import luigi.scheduler
 from luigi.scheduler import DISABLED, DONE, FAILED, PENDING, RUNNING
 
+DEFAULT_PRIORITY = luigi.scheduler.Task.DEFAULT_PRIORITY
+
 # luigi prunes on every get_work; in one process nothing needs it that often: the worker is
 # alive while it asks, and nothing expires within a run. Pruning still runs, this often.
 PRUNE_INTERVAL_S = 10.0
@@ -33,7 +35,7 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._ready: list[tuple[int, float, int, str]] = []  # (-priority, added, sequence, task id)
-        self._in_heap: set[str] = set()
+        self._in_heap: dict[str, int] = {}  # task id -> priority of its newest heap entry
         self._dependents: defaultdict[str, set[str]] = defaultdict(set)
         # Per task, its dependencies and how many of them, from the first, were last seen done:
         # a fan-in's last task is checked once per dependency, not once per dependency per dependency.
@@ -64,8 +66,27 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
             return
         task = self._state.get_task(task_id)
         if task is not None and task.status == PENDING and self._dependencies_done(task):
-            heapq.heappush(self._ready, (-task.priority, task.time, next(self._sequence), task_id))
-            self._in_heap.add(task_id)
+            self._push(task)
+
+    def _push(self, task: Any) -> None:
+        heapq.heappush(self._ready, (-task.priority, task.time, next(self._sequence), task.id))
+        self._in_heap[task.id] = task.priority
+
+    def _update_priority(self, task: Any, prio: int, worker: str) -> None:
+        # luigi raises the priority of what a task needs to the task's own; a raised task already
+        # in the heap gets an entry at its new rank (the old one is skipped when it comes up).
+        # Iterative where luigi recurses: a long chain must not reach Python's recursion limit.
+        stack = [(task, prio)]
+        while stack:
+            current, priority = stack.pop()
+            existing = current.priority if isinstance(current.priority, (int, float)) else DEFAULT_PRIORITY
+            current.priority = priority = max(priority, existing)
+            if self._in_heap.get(current.id, priority) != priority:
+                self._push(current)
+            for dependency_id in current.deps or ():
+                dependency = self._state.get_task(dependency_id)
+                if dependency is not None and priority > dependency.priority:
+                    stack.append((dependency, priority))
 
     def _dependencies_done(self, task: Any) -> bool:
         """Whether every dependency is done, resuming where the last look stopped. A dependency
@@ -148,14 +169,12 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
     def _next_ready(self, worker_id: str) -> Any:
         while self._ready:
             negative_priority, _, _, task_id = heapq.heappop(self._ready)
-            self._in_heap.discard(task_id)
+            if self._in_heap.get(task_id) != -negative_priority:
+                continue  # superseded by an entry at a higher priority
+            del self._in_heap[task_id]
             task = self._state.get_task(task_id)
             if task is None or worker_id not in task.workers or not self._schedulable(task):
                 continue  # handed out, failed or gone since it was offered; offered again if it returns
-            if -negative_priority != task.priority:
-                # A task that needs it raised its priority after it was offered: rank it again.
-                self._offer(task_id)
-                continue
             return task
         return None
 
