@@ -39,7 +39,7 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
         self._dependents: defaultdict[str, set[str]] = defaultdict(set)
         # Per task, its dependencies and how many of them, from the first, were last seen done:
         # a fan-in's last task is checked once per dependency, not once per dependency per dependency.
-        self._done_prefix: dict[str, tuple[list[str], int]] = {}
+        self._done_prefix: dict[str, tuple[Any, int, list[str], int]] = {}
         self._sequence = itertools.count()
         self._needs_luigi = False  # a task with resources or batching: luigi's get_work decides
         self._last_prune = 0.0
@@ -91,15 +91,17 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
     def _dependencies_done(self, task: Any) -> bool:
         """Whether every dependency is done, resuming where the last look stopped. A dependency
         that was done and is not any more is caught when the task comes out of the heap."""
-        dependencies, done = self._done_prefix.get(task.id, ((), 0))
-        if len(dependencies) != len(task.deps):  # first look, or dynamic dependencies were added
+        # luigi replaces a task's set of dependencies when they are given again, and adds to it
+        # in place for dynamic ones: either way, the set object or its size changes.
+        seen, size, dependencies, done = self._done_prefix.get(task.id, (None, 0, [], 0))
+        if seen is not task.deps or size != len(task.deps):
             dependencies, done = list(task.deps), 0
         while done < len(dependencies):
             dependency = self._state.get_task(dependencies[done])
             if dependency is None or dependency.status != DONE:
                 break
             done += 1
-        self._done_prefix[task.id] = (dependencies, done)
+        self._done_prefix[task.id] = (task.deps, len(task.deps), dependencies, done)
         return done == len(dependencies)
 
     def _fast_path(self, worker_id: str, assistant: bool) -> bool:

@@ -217,18 +217,17 @@ def _user() -> str:
 
 
 def write_record(task: luigi.Task, record: BuildRecord) -> None:
-    """Commit ``record`` for ``task``, atomically like any output.
+    """Commit ``record`` for ``task``, replacing the old one atomically.
 
-    Only the "building" record is made durable (forced to disk) before the task runs. The
-    final record is not: if a power cut loses it, the "building" one (or an older record
-    that no longer matches the outputs) is found instead, and the task rebuilds. That saves
-    two of the six disk flushes each task costs. A record cut short reads as "unreadable",
-    which rebuilds too.
+    On local disk it is not forced to disk (fsync), unlike outputs: a record lost or cut short
+    by a power cut leaves either an older record that no longer matches the outputs, or an
+    unreadable one, or none, and the first two rebuild the task. Forcing records to disk would
+    cost each task four more flushes (see docs/staleness.md).
     """
     target = record_target(task)
     data = record.to_json().encode("utf-8")
     if target.location.is_local:
-        with open_atomic(target.location, durable=bool(record.extra.get("building"))) as handle:
+        with open_atomic(target.location, durable=False) as handle:
             handle.write(data)
     else:
         with target.open("w") as handle:

@@ -83,6 +83,14 @@ def moto(server_logs: Path) -> Iterator[Server]:
     yield server
     os.killpg(server.pid, signal.SIGCONT)  # a stopped process would not see the SIGTERM
     server.stop()
+    for run in RUNS:  # a run left waiting by a failed test must not outlive it
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    RUNS.clear()
+
+
+RUNS: list[subprocess.Popen] = []
 
 
 def pause(server: Server) -> None:
@@ -112,6 +120,7 @@ def start_run(tmp_path: Path, server: Server, retries: int) -> tuple[subprocess.
     process = subprocess.Popen(
         argv, cwd=tmp_path, env=run_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    RUNS.append(process)
     return process, argv
 
 
