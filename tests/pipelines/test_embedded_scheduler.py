@@ -155,3 +155,63 @@ def test_resources_are_left_to_luigis_algorithm_and_respected(tmp_path: Path) ->
         config.remove_option("resources", "warehouse")
     assert report.exit_code == ExitCode.OK, [(task.name, task.error) for task in report.tasks]
     assert {task.outcome for task in report.tasks} == {Outcome.RAN}
+
+
+class Leaf(luigi.Task):
+    root = luigi.Parameter()
+    index = luigi.IntParameter()
+
+    def output(self):
+        return luigi.LocalTarget(f"{self.root}/leaf-{self.index}.txt")
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write("leaf")
+
+
+class Gather(luigi.Task):
+    root = luigi.Parameter()
+    n = luigi.IntParameter()
+
+    def requires(self):
+        return [Leaf(root=self.root, index=index) for index in range(self.n)]
+
+    def output(self):
+        return luigi.LocalTarget(f"{self.root}/gathered.txt")
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write("all")
+
+
+def scheduler_lookups(monkeypatch: pytest.MonkeyPatch, build) -> int:
+    """How many times the scheduler looked a task up while ``build`` ran: its work, counted."""
+    calls = [0]
+    original = luigi.scheduler.SimpleTaskState.get_task
+
+    def counted(self, *args, **kwargs):
+        calls[0] += 1
+        return original(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(luigi.scheduler.SimpleTaskState, "get_task", counted)
+        build()
+    return calls[0]
+
+
+def test_scheduling_work_grows_linearly_where_luigis_grows_quadratically(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def ours(n: int) -> int:
+        root = str(tmp_path / f"ours-{n}")
+        return scheduler_lookups(monkeypatch, lambda: run_tasks([Gather(root=root, n=n)]))
+
+    def luigis(n: int) -> int:
+        root = str(tmp_path / f"luigi-{n}")
+        build = lambda: luigi.build([Gather(root=root, n=n)], local_scheduler=True, log_level="WARNING")  # noqa: E731
+        return scheduler_lookups(monkeypatch, build)
+
+    # Twice the tasks: about twice the work here, about four times the work in luigi's scheduler.
+    ours_growth, luigis_growth = ours(400) / ours(200), luigis(400) / luigis(200)
+    assert ours_growth < 2.3
+    assert luigis_growth > 3.5
