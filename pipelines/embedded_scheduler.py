@@ -32,6 +32,8 @@ PRUNE_INTERVAL_S = 10.0
 
 
 class EmbeddedScheduler(luigi.scheduler.Scheduler):
+    """luigi's ``Scheduler`` with a ``get_work`` that costs O(log n); see the module docstring."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._ready: list[tuple[int, float, int, str]] = []  # (-priority, added, sequence, task id)

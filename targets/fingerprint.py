@@ -9,6 +9,7 @@ objects by MD5 or CRC32C and size; anything else by its bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable
@@ -99,11 +100,23 @@ def describe_change(recorded: Fingerprint | None, current: Fingerprint | None) -
         return "now missing"
     if recorded.get("size") != current.get("size"):
         return f"size {recorded.get('size')} → {current.get('size')}"
-    for key in ("sha256", "etag", "md5", "crc32c", "generation", "mtime_ns"):
+    for key in ("sha256", "etag", "md5", "crc32c"):
         before, after = recorded.get(key), current.get(key)
         if before and after and before != after:
             return f"{key} {str(before)[:8]}… → {str(after)[:8]}…"
+    for key in ("generation", "mtime_ns"):
+        before, after = recorded.get(key), current.get(key)
+        if before and after and before != after:
+            # Numbers that differ in their last digits: shown whole, or as times.
+            if key == "mtime_ns":
+                return f"modified {_utc(before)} → {_utc(after)}"
+            return f"generation {before} → {after}"
     return "content differs"
+
+
+def _utc(nanoseconds: int) -> str:
+    moment = dt.datetime.fromtimestamp(nanoseconds / 1e9, dt.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Missing:
