@@ -27,17 +27,23 @@ def call_with_accepted(function: Callable[..., Any], offered: Mapping[str, Any])
 
 
 def signature_problems(function: Callable[..., Any], offered: Iterable[str], callers: str) -> list[str]:
-    """Each argument ``function`` requires that is not among ``offered``, as a sentence."""
+    """Why ``function`` cannot be called with keyword arguments among ``offered``, as sentences."""
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):
-        return []
+        return ["does not say which arguments it takes (a builtin?); wrap it in a Python function"]
     offered = tuple(offered)
-    return [
-        f"needs an argument {parameter.name!r}; {callers} are called with keyword arguments "
-        f"{', '.join(offered)} (those it accepts)"
-        for parameter in signature.parameters.values()
-        if parameter.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
-        and parameter.name not in offered
-        and parameter.default is inspect.Parameter.empty
-    ]
+    problems = []
+    for parameter in signature.parameters.values():
+        if parameter.kind in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL):
+            continue
+        if parameter.default is not inspect.Parameter.empty:
+            continue
+        if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            problems.append(f"takes {parameter.name!r} by position only; {callers} pass keyword arguments")
+        elif parameter.name not in offered:
+            problems.append(
+                f"needs an argument {parameter.name!r}; {callers} are called with keyword arguments "
+                f"{', '.join(offered)} (those it accepts)"
+            )
+    return problems

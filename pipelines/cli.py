@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import click
 import luigi
 
+from pipelines import hooks
 from pipelines.backfill import backfill_goals
 from pipelines.dag_render import FORMATS, render
 from pipelines.errors import PipelineError
@@ -199,11 +200,16 @@ def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunR
             if verdict.rebuilds and verdict.state is not State.MISSING:
                 click.echo(verdict_line(verdict))
     scheduler_url = settings.scheduler_url or configured_scheduler_url()
+    for problem in hooks.configured_problems():  # found now, not when a failed run needs them
+        click.echo(f"dashpipe: warning: {problem}", err=True)
     observer = display(json_output)
-    # With --json, stdout carries one document: whatever tasks print goes to stderr.
-    quiet_stdout = contextlib.redirect_stdout(sys.stderr) if json_output else contextlib.nullcontext()
+
+    def quiet_stdout() -> contextlib.AbstractContextManager:
+        # With --json, stdout carries one document: whatever tasks and hooks print goes to stderr.
+        return contextlib.redirect_stdout(sys.stderr) if json_output else contextlib.nullcontext()
+
     try:
-        with quiet_stdout:
+        with quiet_stdout():
             report = run_tasks(
                 goals,
                 workers=settings.workers,
@@ -220,7 +226,9 @@ def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunR
         click.echo(report_json(report))
     else:
         print_report(report, verbose=settings.verbose)
-    for warning in finish_run(report, title, goals):
+    with quiet_stdout():
+        warnings = finish_run(report, title, goals)
+    for warning in warnings:
         click.echo(f"dashpipe: warning: {warning}", err=True)
     return report
 

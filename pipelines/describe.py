@@ -5,11 +5,14 @@ from __future__ import annotations
 import luigi
 from luigi.parameter import ParameterVisibility
 
+from targets.storage import redact_text
+
 
 def describe(task: luigi.Task) -> str:
     """``Family(param=value, ...)`` with dates and the parameters that differ from their defaults.
 
-    Parameters luigi marks hidden or private (credentials, tokens) are never shown.
+    Parameters luigi marks hidden or private (credentials, tokens) are never shown, nor are
+    passwords in URLs.
     """
     shown = []
     for name, parameter in task.get_params():
@@ -25,7 +28,7 @@ def describe(task: luigi.Task) -> str:
             and value == _normalized(parameter, default)
         ):
             continue
-        shown.append(f"{name}={parameter.serialize(value)}")
+        shown.append(f"{name}={redact_text(parameter.serialize(value))}")
     return f"{task.get_task_family()}({', '.join(shown)})"
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import time
 from collections import defaultdict
 from typing import Any
@@ -45,6 +46,9 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
         self._sequence = itertools.count()
         self._needs_luigi = False  # a task with resources or batching: luigi's get_work decides
         self._last_prune = 0.0
+        self._next_retry = math.inf  # wall time when the first failed task may be retried
+        # Pending tasks no worker can run (a missing external input): luigi does not count them.
+        self._unrunnable: set[str] = set()
 
     def add_task(self, *args: Any, **kwargs: Any) -> Any:
         result = super().add_task(*args, **kwargs)
@@ -55,6 +59,12 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
             self._needs_luigi = True
         for dependency in task.deps:
             self._dependents[dependency].add(task.id)
+        if task.status == FAILED and task.retry is not None:
+            self._next_retry = min(self._next_retry, task.retry)
+        if not task.workers and task.status in (PENDING, FAILED):
+            self._unrunnable.add(task.id)
+        else:
+            self._unrunnable.discard(task.id)
         if task.status == DONE:
             for dependent in self._dependents.get(task.id, ()):
                 self._offer(dependent)
@@ -117,10 +127,15 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
 
     def get_work(self, host=None, assistant=False, current_tasks=None, worker=None, **kwargs):
         now = time.monotonic()
-        if now - self._last_prune >= PRUNE_INTERVAL_S:
+        if now - self._last_prune >= PRUNE_INTERVAL_S or time.time() >= self._next_retry:
+            # Also as soon as a failed task's retry_delay is over: pruning makes it pending again.
             self._last_prune = now
             self.prune()
-            self._offer_all_pending()  # pruning may have made failed tasks pending again
+            failed = self._state.get_active_tasks_by_status(FAILED)
+            self._next_retry = min(
+                (task.retry for task in failed if task.retry is not None), default=math.inf
+            )
+            self._offer_all_pending()
         if not self._fast_path(worker, assistant):
             return self._luigi_get_work(host, assistant, current_tasks, worker, **kwargs)
         worker_state = self._update_worker(worker, worker_reference={"host": host}, get_work=True)
@@ -188,10 +203,17 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
 
     def _count_pending_fast(self, worker_id: str) -> dict[str, Any]:
         """luigi's count_pending for a scheduler with one worker and nothing disabled: every
-        pending or failed task is that worker's alone, so counting is reading two sizes."""
+        pending or failed task is that worker's, but for the few no worker can run, so counting
+        is reading two sizes and looking at those few."""
         pending = self._state.get_active_task_count_for_status(
             PENDING
         ) + self._state.get_active_task_count_for_status(FAILED)
+        for task_id in list(self._unrunnable):
+            task = self._state.get_task(task_id)
+            if task is None or task.workers or task.status not in (PENDING, FAILED):
+                self._unrunnable.discard(task_id)
+            else:
+                pending -= 1
         worker = self._state.get_worker(worker_id)
         running = [
             {"task_id": task.id, "worker": str(worker), **worker.info}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -50,8 +51,10 @@ def decode_explanation(explanation: object) -> str:
 _FRAME = re.compile(r'^  File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
 
 
+@functools.cache
 def _library_directories() -> tuple[str, ...]:
     """Where dash-pipeline, luigi, the standard library and installed packages live."""
+    import site
     import sysconfig
     from pathlib import Path
 
@@ -65,7 +68,16 @@ def _library_directories() -> tuple[str, ...]:
     for name in ("stdlib", "platstdlib", "purelib", "platlib"):
         with contextlib.suppress(KeyError):
             directories.add(sysconfig.get_paths()[name] + "/")
+    with contextlib.suppress(AttributeError):  # virtualenvs of old may lack these
+        directories.update(path + "/" for path in [*site.getsitepackages(), site.getusersitepackages()])
     return tuple(directories)
+
+
+def _in_library(path: str) -> bool:
+    # Distributions put packages in other places too (Debian's dist-packages).
+    return path.startswith((*_library_directories(), "<")) or any(
+        part in path for part in ("/site-packages/", "/dist-packages/")
+    )
 
 
 _CHAIN_SEPARATORS = re.compile(
@@ -81,12 +93,11 @@ def error_location(traceback_text: str) -> str | None:
     In a chain of exceptions the first one that passed through the user's code counts: a
     retried task's final error is raised by dash-pipeline, but its cause was raised in the task.
     """
-    libraries = _library_directories()
     for segment in _CHAIN_SEPARATORS.split(traceback_text):
         location = None
         for line in segment.splitlines():
             match = _FRAME.match(line)
-            if match and not match.group("path").startswith((*libraries, "<")):
+            if match and not _in_library(match.group("path")):
                 path = match.group("path")
                 if path.startswith(os.getcwd() + os.sep):
                     path = os.path.relpath(path)

@@ -16,6 +16,7 @@ Each hook is called with the keyword arguments it accepts of those offered (see
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,7 +24,8 @@ import luigi
 import luigi.configuration
 from luigi.parameter import ParameterVisibility
 
-from pipelines.callables import call_with_accepted, resolve
+from pipelines.callables import call_with_accepted, resolve, signature_problems
+from targets.storage import redact_text
 
 logger = logging.getLogger("dashpipe")
 
@@ -46,22 +48,46 @@ def references(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
+        return tuple(part for part in re.split(r"[,\s]+", value) if part)
     return tuple(value)
 
 
 def configured(event: str) -> tuple[str, ...]:
-    """The run hooks luigi.cfg's ``[hooks]`` section names for ``event`` (comma-separated)."""
+    """The run hooks luigi.cfg's ``[hooks]`` section names for ``event`` (comma- or space-separated)."""
     return references(luigi.configuration.get_config().get("hooks", event, "") or None)
 
 
 def public_params(task: luigi.Task) -> dict[str, Any]:
-    """The task's parameter values, without private or hidden ones (credentials, tokens)."""
-    return {
+    """The task's parameter values, without private or hidden ones (credentials, tokens) and
+    with passwords in URLs masked."""
+    values = {
         name: getattr(task, name)
         for name, parameter in task.get_params()
         if parameter.visibility == ParameterVisibility.PUBLIC
     }
+    return {name: redact_text(value) if isinstance(value, str) else value for name, value in values.items()}
+
+
+def configured_problems() -> list[str]:
+    """What is wrong with luigi.cfg's hooks, found before a run rather than when one fails."""
+    problems = []
+    for event in EVENTS:
+        for reference in configured(event):
+            if ":" not in reference:
+                problems.append(f"luigi.cfg [hooks] {event}: {reference!r} is not module:function")
+                continue
+            try:
+                function = resolve(reference)
+            except Exception as exc:
+                problems.append(
+                    f"luigi.cfg [hooks] {event}: cannot import {reference}: {type(exc).__name__}: {exc}"
+                )
+                continue
+            problems += [
+                f"luigi.cfg [hooks] {event}: {reference} {problem}"
+                for problem in signature_problems(function, RUN_ARGUMENTS[event], f"{event} hooks")
+            ]
+    return problems
 
 
 def call(hooks: Iterable[str], event: str, owner: str, offered: Mapping[str, Any]) -> None:
@@ -69,7 +95,9 @@ def call(hooks: Iterable[str], event: str, owner: str, offered: Mapping[str, Any
     for reference in hooks:
         try:
             call_with_accepted(resolve(reference), offered)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: a hook must not end the run or change its code
             logger.warning(
                 "%s: %s hook %s failed (%s: %s); ignored", owner, event, reference, type(exc).__name__, exc
             )

@@ -35,7 +35,7 @@ import luigi.configuration
 from pipelines.describe import describe
 from pipelines.error_text import error_excerpt
 from pipelines.outcome import ExitCode, Outcome, RunReport
-from pipelines.report import fallback_note
+from pipelines.report import blockers, fallback_note
 
 WHEN = ("failure", "always", "never")
 LISTED_PER_OUTCOME = 20  # a message stays readable when a whole backfill is blocked
@@ -70,10 +70,11 @@ def summary_text(report: RunReport, run_id: str, title: str) -> str:
     counts = [f"{report.count(outcome)} {outcome.value}" for outcome in Outcome if report.count(outcome)]
     took = f" in {sum(report.seconds.values()):.2f}s" if report.seconds else ""
     lines.append(", ".join(counts) + took)
-    listed: Counter[Outcome] = Counter()
+    listed: Counter[str] = Counter()
     for task in report.tasks:
-        listed[task.outcome] += 1
-        if listed[task.outcome] > LISTED_PER_OUTCOME:
+        kind = "fallback" if task.fallback and not task.outcome.is_problem else task.outcome.value
+        listed[kind] += 1
+        if listed[kind] > LISTED_PER_OUTCOME:
             continue
         name = describe(task.task)
         if task.outcome in (Outcome.FAILED, Outcome.ERROR):
@@ -86,13 +87,13 @@ def summary_text(report: RunReport, run_id: str, title: str) -> str:
         elif task.outcome is Outcome.MISSING_INPUT:
             lines.append(f"• missing input: {name}: {task.error or ''}".rstrip(": "))
         elif task.outcome is Outcome.NOT_RUN:
-            because = f" ({', '.join(task.blocked_by)})" if task.blocked_by else ""
-            lines.append(f"• not run: {name}: {task.error or ''}{because}")
+            lines.append(f"• not run: {name}: {task.error or ''}{blockers(task.blocked_by)}")
         elif task.fallback:
             lines.append(f"• fallback: {fallback_note(task)}")
-    for outcome, count in listed.items():
-        if count > LISTED_PER_OUTCOME and outcome.is_problem:
-            lines.append(f"• and {count - LISTED_PER_OUTCOME} more {outcome.value}")
+    shown_kinds = {outcome.value for outcome in Outcome if outcome.is_problem} | {"fallback"}
+    for kind, count in listed.items():
+        if count > LISTED_PER_OUTCOME and kind in shown_kinds:
+            lines.append(f"• and {count - LISTED_PER_OUTCOME} more {kind}")
     return "\n".join(lines)
 
 

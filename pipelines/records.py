@@ -29,6 +29,7 @@ from luigi.task import flatten
 
 from targets import BaseTarget, FileTarget
 from targets.atomic import open_atomic
+from targets.storage import redact_text
 
 RECORD_DIRECTORY = ".dashpipe"
 DEFAULT_CENTRAL_STORE = ".dashpipe/records"
@@ -77,8 +78,12 @@ class BuildRecord:
 
 
 def public_params(task: luigi.Task) -> dict[str, str]:
-    """The parameters that name the task, as text; private and hidden ones are never recorded."""
-    return task.to_str_params(only_significant=True, only_public=True)
+    """The parameters that name the task, as text; private and hidden ones are never recorded,
+    nor are passwords in URLs."""
+    return {
+        name: redact_text(value)
+        for name, value in task.to_str_params(only_significant=True, only_public=True).items()
+    }
 
 
 SOURCE_VERSION = "source"

@@ -13,7 +13,7 @@ from pipelines.describe import describe
 from pipelines.error_text import error_excerpt
 from pipelines.graph import Plan, outputs_of
 from pipelines.outcome import Outcome, RunObserver, RunReport, TaskReport
-from targets.storage import redact
+from targets.storage import redact, redact_text
 
 _STYLE = {
     Outcome.RAN: ("ran", "green"),
@@ -29,12 +29,16 @@ def task_line(report: TaskReport) -> str:
     """One line: the outcome, the task, its run time and its error in short."""
     label, colour = _STYLE[report.outcome]
     seconds = f"  {report.seconds:.2f}s" if report.seconds is not None else ""
-    error = f": {report.error}" if report.error else ""
-    if report.blocked_by:
-        shown = ", ".join(report.blocked_by[:3])
-        more = f" and {len(report.blocked_by) - 3} more" if len(report.blocked_by) > 3 else ""
-        error += f" ({shown}{more})"
+    error = (f": {report.error}" if report.error else "") + blockers(report.blocked_by)
     return click.style(f"{label:>10}", fg=colour) + f"  {report.name}{seconds}{error}"
+
+
+def blockers(names: list[str], shown: int = 3) -> str:
+    """`` (a, b, c and 4 more)``: the failures upstream that kept a task from running."""
+    if not names:
+        return ""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f" ({', '.join(names[:shown])}{more})"
 
 
 def failure_block(report: TaskReport, details: str | None) -> list[str]:
@@ -130,14 +134,15 @@ def print_report(report: RunReport, verbose: int = 0) -> None:
             click.echo(task_line(task), err=True)
         elif task.outcome is Outcome.UP_TO_DATE and task.error == "built by another run":
             click.echo(task_line(task))
-        elif task.fallback:
-            click.echo(f"{'fallback':>10}  {fallback_note(task)}")
     failed = [task for task in report.tasks if task.outcome in (Outcome.FAILED, Outcome.ERROR)]
     for task in failed:
         details = report.details.get(task.task.task_id)
         click.echo("\n".join(failure_block(task, details)), err=True)
         if verbose and details:
             click.echo(details, err=True)
+    for task in report.tasks:
+        if task.fallback:
+            click.echo(f"{'fallback':>10}  {fallback_note(task)}")
     if report.seconds and not report.ran_nothing:
         click.echo(timing_line(report))
     click.echo(summary_line(report))
@@ -148,7 +153,10 @@ def task_json(task: luigi.Task) -> dict[str, Any]:
         "id": task.task_id,
         "name": describe(task),
         "family": task.get_task_family(),
-        "params": task.to_str_params(only_significant=True, only_public=True),
+        "params": {
+            name: redact_text(value)
+            for name, value in task.to_str_params(only_significant=True, only_public=True).items()
+        },
     }
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import luigi
 
 from pipelines import hooks
+from pipelines.describe import describe
 
 logger = logging.getLogger("dashpipe")
 
@@ -84,7 +85,12 @@ def retrying(task: luigi.Task) -> None:
                     raise RetriesExhausted(f"failed after {attempts} attempts; last error: {exc}") from exc
                 wait = delays[attempt - 1]
                 logger.warning(
-                    "%s: attempt %d of %d failed (%s); retrying in %gs", task, attempt, attempts, exc, wait
+                    "%s: attempt %d of %d failed (%s); retrying in %gs",
+                    describe(task),
+                    attempt,
+                    attempts,
+                    exc,
+                    wait,
                 )
                 _call_retry_hook(task, attempt, exc)
                 time.sleep(wait)
@@ -99,9 +105,11 @@ def _call_retry_hook(task: luigi.Task, attempt: int, error: Exception) -> None:
     if hook is not None:
         try:
             hook(attempt, error)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             logger.warning(
-                "%s: on_retry hook failed (%s: %s); retrying anyway", task, type(exc).__name__, exc
+                "%s: on_retry hook failed (%s: %s); retrying anyway", describe(task), type(exc).__name__, exc
             )
     configured = hooks.configured("on_retry")
     if configured:
@@ -112,7 +120,11 @@ def _call_retry_hook(task: luigi.Task, attempt: int, error: Exception) -> None:
             "error": error,
             "attempt": attempt,
         }
-        hooks.call(configured, "on_retry", str(task), offered)
+        try:
+            offered.update(inputs=task.input(), outputs=task.output())
+        except Exception as exc:  # the hook still runs when the inputs are what fails
+            logger.warning("%s: inputs and outputs not given to on_retry hooks: %s", describe(task), exc)
+        hooks.call(configured, "on_retry", describe(task), offered)
 
 
 def guarding_hooks(task: luigi.Task) -> None:
@@ -135,8 +147,12 @@ def _guarded(task: luigi.Task, name: str, hook: Callable):
     def call(*args):
         try:
             return hook(*args)
-        except Exception as exc:
-            logger.warning("%s: %s hook failed (%s: %s); ignored", task, name, type(exc).__name__, exc)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: luigi would turn it into a failure
+            logger.warning(
+                "%s: %s hook failed (%s: %s); ignored", describe(task), name, type(exc).__name__, exc
+            )
             if name == "on_failure":  # the task's own error, as luigi reports it without a hook
                 return "Runtime error:\n" + "".join(traceback.format_exception(args[0]))
             return None

@@ -12,6 +12,7 @@ import luigi.execution_summary
 import luigi.rpc
 from luigi.task import flatten
 
+from pipelines import luigi_summary  # noqa: F401 - replaces luigi's recursive summary search
 from pipelines.describe import describe
 from pipelines.error_text import error_line
 from pipelines.graph import missing_outputs
@@ -111,7 +112,7 @@ def run_tasks(
     by default luigi's embedded scheduler is used.
     """
     run_id = new_run_id()
-    tasks = list(tasks)
+    tasks = list({task.task_id: task for task in tasks}.values())  # luigi counts a goal once
     if scheduler_url is None and _nothing_to_do(tasks, assessment):
         return RunReport(
             [TaskReport(task, Outcome.UP_TO_DATE) for task in sorted(tasks, key=describe)],
@@ -209,22 +210,37 @@ def _name_blockers(reports: list[TaskReport]) -> None:
     by_id = {report.task.task_id: report for report in reports}
     causes: dict[str, frozenset[str]] = {}
 
-    def causes_above(task: luigi.Task) -> frozenset[str]:
-        if task.task_id not in causes:
-            causes[task.task_id] = frozenset()  # a cycle guard; luigi refuses cycles anyway
+    def needs(task: luigi.Task) -> list[luigi.Task]:
+        try:
+            return list(flatten(task.requires()))
+        except Exception:  # requires() already failed once and was reported; nothing to name
+            return []
+
+    def causes_above(start: luigi.Task) -> frozenset[str]:
+        # Depth first without recursion: a chain of thousands of tasks is an ordinary graph.
+        stack = [(start, needs(start))]
+        while stack:
+            task, dependencies = stack[-1]
+            pending = [d for d in dependencies if d.task_id not in causes and not _is_cause(by_id, d)]
+            if pending:
+                causes[pending[0].task_id] = frozenset()  # a cycle guard; luigi refuses cycles anyway
+                stack.append((pending[0], needs(pending[0])))
+                continue
             found: set[str] = set()
-            for dependency in flatten(task.requires()):
+            for dependency in dependencies:
                 report = by_id.get(dependency.task_id)
-                if report is not None and report.outcome in _CAUSES:
-                    found.add(report.name)
-                else:
-                    found |= causes_above(dependency)
+                found |= (
+                    {report.name} if _is_cause(by_id, dependency) and report else causes[dependency.task_id]
+                )
             causes[task.task_id] = frozenset(found)
-        return causes[task.task_id]
+            stack.pop()
+        return causes[start.task_id]
 
     for report in reports:
         if report.outcome is Outcome.NOT_RUN:
-            try:
-                report.blocked_by = sorted(causes_above(report.task))
-            except Exception:  # requires() already failed once and was reported; no names then
-                report.blocked_by = []
+            report.blocked_by = sorted(causes_above(report.task))
+
+
+def _is_cause(by_id: dict[str, TaskReport], task: luigi.Task) -> bool:
+    report = by_id.get(task.task_id)
+    return report is not None and report.outcome in _CAUSES

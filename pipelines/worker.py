@@ -210,7 +210,9 @@ class _InProcessFirstQueue:
             self._shared.put(item)
 
     def get(self, timeout: float | None = None) -> Any:
-        if self._local:
+        # What a task process sent before it died comes before the worker's own note that it
+        # died, as it would in one queue.
+        if self._local and self._shared.empty():
             return self._local.popleft()
         return self._shared.get(timeout=timeout)
 
@@ -242,7 +244,8 @@ class WorkerFactory(luigi.interface._WorkerSchedulerFactory):
         self.worker: RecordingWorker | None = None
 
     def create_local_scheduler(self) -> EmbeddedScheduler:
-        return EmbeddedScheduler(prune_on_get_work=False, record_task_history=False)
+        # luigi's settings for its embedded scheduler; the fast path prunes on its own terms.
+        return EmbeddedScheduler(prune_on_get_work=True, record_task_history=False)
 
     def create_worker(self, scheduler, worker_processes, assistant=False):
         # A make system must not call a task done because run() returned: unless

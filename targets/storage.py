@@ -47,6 +47,14 @@ def redact(url: str) -> str:
     return _USERINFO_PASSWORD.sub(r"\1:***@", url)
 
 
+_PASSWORD_IN_TEXT = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s\"']*):[^/@\s\"']*@")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the password of every URL in it masked: for values that may hold URLs."""
+    return _PASSWORD_IN_TEXT.sub(r"\1:***@", text)
+
+
 class Location:
     """A validated URL and the filesystem that serves it.
 

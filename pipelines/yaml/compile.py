@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import luigi
 
 from pipelines import hooks
+from pipelines.describe import describe
 from pipelines.errors import PipelineError
 from pipelines.loading import load_task_class, relative_task_reference
 from pipelines.suggest import did_you_mean
@@ -151,8 +152,8 @@ class YamlStep(Task):
         try:
             offered.update(inputs=self.input_targets_by_name(), outputs=self.output())
         except Exception as exc:  # a hook about a failure must still run when the inputs are the failure
-            logger.warning("%s: inputs and outputs not given to %s hooks: %s", self, event, exc)
-        hooks.call(references, event, str(self), offered)
+            logger.warning("%s: inputs and outputs not given to %s hooks: %s", describe(self), event, exc)
+        hooks.call(references, event, describe(self), offered)
 
     def run(self) -> None:
         # Retries and the timeout are the worker's job (pipelines.retry), as for Python tasks.

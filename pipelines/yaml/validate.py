@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
-import inspect
 import json
 import os
 import re
@@ -308,31 +307,32 @@ class _Checker:
         return found
 
     def _import_callable(self, where: tuple, reference: str) -> Any:
-        """The function ``module:function`` names, or None once the problem is reported."""
-        module_name, _, function_name = reference.partition(":")
+        """The function ``module:function`` (or ``module:Class.method``) names, or None once the
+        problem is reported."""
+        module_name, _, name = reference.partition(":")
         make_importable_from(self.path)
         try:
-            module = importlib.import_module(module_name)
+            target: Any = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             self.add(where, f"cannot import {reference!r}: no module named {exc.name!r}")
             return None
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit too: a module that parses argv when imported
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             self.add(where, f"cannot import {reference!r}: {type(exc).__name__}: {exc}")
             return None
-        function = getattr(module, function_name, None)
-        if function is None:
-            functions = [
-                n for n, v in vars(module).items() if inspect.isfunction(v) and not n.startswith("_")
-            ]
-            self.add(
-                where,
-                f"module {module_name!r} has no {function_name!r}{did_you_mean(function_name, functions)}",
-            )
+        owner = f"module {module_name!r}"
+        for part in name.split("."):
+            found = getattr(target, part, None)
+            if found is None:
+                names = [n for n, v in vars(target).items() if callable(v) and not n.startswith("_")]
+                self.add(where, f"{owner} has no {part!r}{did_you_mean(part, names)}")
+                return None
+            target, owner = found, repr(part)
+        if not callable(target):
+            self.add(where, f"{reference!r} is a {type(target).__name__}, not a function")
             return None
-        if not callable(function):
-            self.add(where, f"{reference!r} is a {type(function).__name__}, not a function")
-            return None
-        return function
+        return target
 
     def _check_callable(self, where: tuple, reference: str, offered: tuple[str, ...], callers: str) -> None:
         function = self._import_callable(where, reference)

@@ -215,3 +215,68 @@ def test_scheduling_work_grows_linearly_where_luigis_grows_quadratically(
     ours_growth, luigis_growth = ours(400) / ours(200), luigis(400) / luigis(200)
     assert ours_growth < 2.3
     assert luigis_growth > 3.5
+
+
+def both_schedulers(**config):
+    """luigi's scheduler and ours, configured alike, to be driven through the same calls."""
+    return [luigi.scheduler.Scheduler(**config), EmbeddedScheduler(**config)]
+
+
+def test_a_failed_task_is_handed_out_again_once_its_retry_delay_is_over() -> None:
+    for scheduler in both_schedulers(retry_delay=0, prune_on_get_work=True):
+        scheduler.add_task(worker="w", task_id="A", status="PENDING")
+        assert scheduler.get_work(worker="w")["task_id"] == "A"
+        scheduler.add_task(worker="w", task_id="A", status="FAILED")
+        assert scheduler.get_work(worker="w")["task_id"] == "A", type(scheduler).__name__
+
+
+def test_pending_counts_leave_out_what_no_worker_can_run() -> None:
+    replies = []
+    for scheduler in both_schedulers(prune_on_get_work=True):
+        scheduler.add_task(worker="w", task_id="missing-input", status="PENDING", runnable=False)
+        scheduler.add_task(worker="w", task_id="B", status="PENDING", deps=["missing-input"])
+        scheduler.add_task(worker="w", task_id="C", status="PENDING")
+        reply = scheduler.get_work(worker="w")
+        replies.append({key: reply[key] for key in ("task_id", "n_pending_tasks", "n_unique_pending")})
+    assert replies[0] == replies[1] == {"task_id": "C", "n_pending_tasks": 2, "n_unique_pending": 2}
+
+
+def test_a_task_process_result_comes_before_the_workers_note_that_it_died() -> None:
+    import multiprocessing
+
+    from pipelines.worker import _InProcessFirstQueue
+
+    results = _InProcessFirstQueue(multiprocessing.Queue())
+    child = multiprocessing.get_context("fork").Process(target=results.put, args=(("T", "DONE"),))
+    child.start()
+    child.join()
+    results.put(("T", "FAILED: the task process died"))  # what luigi's _purge_children would say
+    assert results.get(timeout=10) == ("T", "DONE")
+    assert results.get(timeout=10) == ("T", "FAILED: the task process died")
+
+
+class Link(luigi.Task):
+    root = luigi.Parameter()
+    n = luigi.IntParameter()
+
+    def requires(self):
+        return Link(root=self.root, n=self.n - 1) if self.n > 1 else []
+
+    def output(self):
+        return luigi.LocalTarget(f"{self.root}/link-{self.n}.txt")
+
+    def run(self):
+        if self.n == 1:
+            raise ValueError("the first link broke")
+        with self.output().open("w") as handle:
+            handle.write("link")
+
+
+def test_a_failure_under_a_long_chain_is_reported_not_a_recursion_error(tmp_path: Path) -> None:
+    # luigi's own summary searched the graph recursively: 1,000 levels were too many.
+    report = run_tasks([Link(root=str(tmp_path), n=2500)])
+    assert report.exit_code == ExitCode.TASK_FAILED
+    not_run = [task for task in report.tasks if task.outcome is Outcome.NOT_RUN]
+    assert len(not_run) == 2499
+    assert {tuple(task.blocked_by) for task in not_run} == {(f"Link(root={tmp_path}, n=1)",)}
+    assert {task.error for task in not_run} == {"a task it needs failed"}

@@ -155,3 +155,48 @@ def test_run_hooks_from_luigi_cfg_apply_to_every_pipeline(tmp_path: Path) -> Non
         "attempt": 1,
         "params": {"day": "d2"},
     }
+
+
+def test_hooks_may_be_methods_and_what_cannot_be_called_is_refused_before_the_run(tmp_path: Path) -> None:
+    (tmp_path / "pager.py").write_text(
+        "import json, os\n"
+        "class Pager:\n"
+        "    @staticmethod\n"
+        "    def page(summary):\n"
+        "        print('paging from a hook')\n"
+        "        open(os.environ['HOOK_LOG'], 'a').write(json.dumps({'paged': summary['exit_code']}))\n"
+    )
+    (tmp_path / "pipeline.yaml").write_text(
+        "pipeline: paged\nhooks:\n  on_success: pager:Pager.page\n"
+        "steps:\n  s: {shell: 'echo ok > {outputs.o}', outputs: {o: out.txt}}\n"
+    )
+    env = {"HOOK_LOG": str(tmp_path / "hooks.log"), "PYTHONPATH": str(tmp_path)}
+    result = run_cli("run", "pipeline.yaml", "--json", cwd=tmp_path, env=env)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert json.loads(result.stdout)["exit_code"] == 0  # what the hook printed went to stderr
+    assert "paging from a hook" in result.stderr
+    assert json.loads((tmp_path / "hooks.log").read_text()) == {"paged": 0}
+
+    (tmp_path / "pipeline.yaml").write_text(
+        "pipeline: paged\nhooks:\n  on_success: builtins:getattr\n  on_failure: pager:Pager.pgae\n"
+        "steps:\n  s: {shell: 'echo ok > {outputs.o}', outputs: {o: out.txt}}\n"
+    )
+    result = run_cli("validate", "pipeline.yaml", cwd=tmp_path, env=env)
+    assert result.exit_code == ExitCode.INVALID_PIPELINE
+    assert "pipeline.yaml:3:15: hooks.on_success: 'builtins:getattr' does not say which arguments" in (
+        result.output
+    )
+    assert (
+        "pipeline.yaml:4:15: hooks.on_failure: 'Pager' has no 'pgae' (did you mean 'page'?)" in result.output
+    )
+
+
+def test_a_broken_hook_in_luigi_cfg_is_reported_when_the_run_starts(tmp_path: Path) -> None:
+    config = "[hooks]\non_failure = hooks_mod:run_failed no_such_module:page\n"
+    result = run(tmp_path, "flaky", config=config)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert (
+        "dashpipe: warning: luigi.cfg [hooks] on_failure: cannot import no_such_module:page: "
+        "ModuleNotFoundError" in result.stderr
+    )
+    assert "hooks_mod:run_failed" not in result.stderr  # the good one is fine

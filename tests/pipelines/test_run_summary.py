@@ -95,3 +95,16 @@ def test_a_successful_rerun_stays_one_quiet_line(tmp_path: Path) -> None:
     again = run_cli("run", "pipeline.yaml", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
     # Both goals are done, so luigi looks no further upstream.
     assert again.stdout == "2 tasks: 2 up to date — nothing to do\n" and again.stderr == ""
+
+
+def test_a_password_in_an_input_url_shows_nowhere(tmp_path: Path) -> None:
+    # The input is missing, so the run names it in every report.
+    url = "memory://etl:hunter2@store/drop/orders.csv"
+    (tmp_path / "pipeline.yaml").write_text(
+        "pipeline: secret\nsteps:\n  copy:\n    shell: 'cp {inputs.raw} {outputs.o}'\n"
+        f"    inputs: {{raw: '{url}'}}\n    outputs: {{o: out.csv}}\n"
+    )
+    for args in (("run", "pipeline.yaml"), ("run", "pipeline.yaml", "--json"), ("status", "pipeline.yaml")):
+        result = run_cli(*args, cwd=tmp_path)
+        assert "etl:***@store/drop/orders.csv" in result.output, result.output
+        assert "hunter2" not in result.output
