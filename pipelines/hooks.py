@@ -78,7 +78,9 @@ def configured_problems() -> list[str]:
                 continue
             try:
                 function = resolve(reference)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit too: a module that parses argv on import
                 problems.append(
                     f"luigi.cfg [hooks] {event}: cannot import {reference}: {type(exc).__name__}: {exc}"
                 )

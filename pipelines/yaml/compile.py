@@ -148,7 +148,7 @@ class YamlStep(Task):
     def _call_hooks(self, event: str, references: tuple[str, ...], **extra: Any) -> None:
         if not references:
             return
-        offered = {"step": self.step_spec.name, "params": self.param_values, "task": self, **extra}
+        offered = {"step": self.step_spec.name, "params": hooks.public_params(self), "task": self, **extra}
         try:
             offered.update(inputs=self.input_targets_by_name(), outputs=self.output())
         except Exception as exc:  # a hook about a failure must still run when the inputs are the failure
