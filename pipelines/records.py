@@ -123,6 +123,11 @@ def central_store() -> str | None:
     return config.get("dashpipe", "records", None) if config.has_section("dashpipe") else None
 
 
+def durable_records() -> bool:
+    config = luigi.configuration.get_config()
+    return config.has_section("dashpipe") and config.getboolean("dashpipe", "durable_records", False)
+
+
 def record_target(task: luigi.Task) -> FileTarget:
     central = central_store()
     if not central:
@@ -224,15 +229,16 @@ def _user() -> str:
 def write_record(task: luigi.Task, record: BuildRecord) -> None:
     """Commit ``record`` for ``task``, replacing the old one atomically.
 
-    On local disk it is not forced to disk (fsync), unlike outputs: a record lost or cut short
-    by a power cut leaves either an older record that no longer matches the outputs, or an
-    unreadable one, or none, and the first two rebuild the task. Forcing records to disk would
-    cost each task four more flushes (see docs/staleness.md).
+    On local disk it is not forced to disk (fsync), unlike outputs, unless luigi.cfg says
+    ``[dashpipe] durable_records = true``: a record lost or cut short by a power cut leaves
+    either an older record that no longer matches the outputs, or an unreadable one, or none,
+    and the first two rebuild the task. Forcing records to disk costs each task four more
+    flushes (see docs/staleness.md).
     """
     target = record_target(task)
     data = record.to_json().encode("utf-8")
     if target.location.is_local:
-        with open_atomic(target.location, durable=False) as handle:
+        with open_atomic(target.location, durable=durable_records()) as handle:
             handle.write(data)
     else:
         with target.open("w") as handle:

@@ -346,3 +346,41 @@ def test_a_record_cut_short_rebuilds_instead_of_passing_for_no_record(built: Bac
     assert verdict.state is State.STALE and verdict.reason == "build record unreadable (a write cut short?)"
     assert build(built)["Multiply"] is Outcome.RAN
     assert verdicts(built)["Multiply"].state is State.UP_TO_DATE
+
+
+class Plain(luigi.Task):
+    """A plain luigi task: its output is written without fsync, so every fsync is a record's."""
+
+    root = luigi.Parameter()
+
+    def output(self):
+        return luigi.LocalTarget(f"{self.root}/plain.txt")
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write("plain")
+
+
+@pytest.mark.parametrize(("setting", "record_flushes"), [("", 0), ("durable_records = true\n", 4)])
+def test_records_are_forced_to_disk_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, record_flushes: int
+) -> None:
+    import os
+
+    from tests.helpers import use_luigi_config
+
+    config = tmp_path / "luigi.cfg"
+    config.write_text(f"[dashpipe]\n{setting}")
+    use_luigi_config(monkeypatch, config)
+    flushes = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (flushes.append(fd), real_fsync(fd)))
+    task = Plain(root=str(tmp_path / "out"))
+    assert run_tasks([task], assessment=assess([task])).exit_code == ExitCode.OK
+    # Two records, "building" then final, each a file and its directory.
+    assert len(flushes) == record_flushes
+    assert verdicts_of(task) is State.UP_TO_DATE
+
+
+def verdicts_of(task: luigi.Task) -> State:
+    return assess([task]).verdicts[task.task_id].state
