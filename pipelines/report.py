@@ -126,14 +126,25 @@ def summary_line(report: RunReport) -> str:
     return line + (" — nothing to do" if report.ran_nothing else "")
 
 
+NOT_RUN_SHOWN = 50  # a blocked backfill or chain would otherwise bury the failure under thousands of lines
+
+
 def print_report(report: RunReport, verbose: int = 0) -> None:
     """After the run: what failed and why, what did not run and because of what, which
     fallbacks stood in for missing inputs, how long each part took, then a one-line summary."""
+    not_run = 0
     for task in report.tasks:
-        if task.outcome in (Outcome.MISSING_INPUT, Outcome.NOT_RUN):
+        if task.outcome is Outcome.NOT_RUN:
+            not_run += 1
+            if not_run <= NOT_RUN_SHOWN or verbose:
+                click.echo(task_line(task), err=True)
+        elif task.outcome is Outcome.MISSING_INPUT:
             click.echo(task_line(task), err=True)
         elif task.outcome is Outcome.UP_TO_DATE and task.error == "built by another run":
             click.echo(task_line(task))
+    if not_run > NOT_RUN_SHOWN and not verbose:
+        hidden = not_run - NOT_RUN_SHOWN
+        click.echo(f"{'':>10}  ... and {hidden} more not run (-v lists them all, --json too)", err=True)
     failed = [task for task in report.tasks if task.outcome in (Outcome.FAILED, Outcome.ERROR)]
     for task in failed:
         details = report.details.get(task.task.task_id)

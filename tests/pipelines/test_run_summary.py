@@ -108,3 +108,35 @@ def test_a_password_in_an_input_url_shows_nowhere(tmp_path: Path) -> None:
         result = run_cli(*args, cwd=tmp_path)
         assert "etl:***@store/drop/orders.csv" in result.output, result.output
         assert "hunter2" not in result.output
+
+
+CHAIN = """
+import luigi
+
+
+class Link(luigi.Task):
+    root = luigi.Parameter()
+    n = luigi.IntParameter()
+
+    def requires(self):
+        return Link(root=self.root, n=self.n - 1) if self.n > 1 else []
+
+    def output(self):
+        return luigi.LocalTarget(f"{self.root}/{self.n}.txt")
+
+    def run(self):
+        raise ValueError("the first link broke")
+"""
+
+
+def test_a_long_blocked_list_is_cut_short_on_the_terminal_and_whole_in_json(tmp_path: Path) -> None:
+    (tmp_path / "chain.py").write_text(CHAIN)
+    args = ("run", "chain.py:Link", "--root", str(tmp_path / "out"), "--n", "80")
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.exit_code == ExitCode.TASK_FAILED
+    lines = result.stderr.splitlines()
+    assert sum(1 for line in lines if line.startswith("   not run  Link(")) == 50
+    assert "            ... and 29 more not run (-v lists them all, --json too)" in lines
+    assert "ValueError: the first link broke" in result.stderr  # the failure is still there, after them
+    report = json.loads(run_cli(*args, "--json", cwd=tmp_path).stdout)
+    assert sum(1 for task in report["tasks"] if task["outcome"] == "not run") == 79
