@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -81,3 +82,21 @@ def wait_until(
             raise AssertionError(f"a process ended before {what}: {outputs}")
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         pause.wait(poll_s)
+
+
+class Gate:
+    """A file that shell steps wait at, with ``flock -s GATE true``, until the test opens it.
+
+    The test holds an exclusive lock on the file from the start; a step's shared lock waits for
+    it to be released, in the kernel, without polling. Once open, it stays open for later runs.
+    Child processes never inherit the lock (``subprocess`` closes other descriptors).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = path.open("w")
+        fcntl.flock(self._handle, fcntl.LOCK_EX)
+
+    def open(self) -> None:
+        if not self._handle.closed:
+            self._handle.close()  # releases the lock

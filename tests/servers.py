@@ -13,11 +13,14 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from tests.helpers import wait_until
 
 
 class ServerStartError(RuntimeError):
@@ -52,23 +55,33 @@ class Server:
                 self.process.wait(timeout=10)
 
 
+def _wait_for(
+    server: Server, answers: Callable[[], bool], errors: list[Exception], deadline_s: float
+) -> None:
+    """Until ``answers()``; a server that exits or misses the deadline is stopped and reported."""
+    try:
+        wait_until(answers, f"{server.name} to answer", [server.process], timeout_s=deadline_s, poll_s=0.05)
+    except AssertionError:
+        log = server.log_path.read_text(errors="replace")[-2000:] if server.log_path.exists() else ""
+        server.stop()
+        last = errors[-1] if errors else "it exited"
+        raise ServerStartError(f"{server.name} did not start on {server.url}: {last}\n{log}") from None
+
+
 def _wait_until_answering(server: Server, probe_url: str, deadline_s: float = 30.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            break
+    errors: list[Exception] = []
+
+    def answers() -> bool:
         try:
             with urllib.request.urlopen(probe_url, timeout=2):
-                return
+                return True
         except urllib.error.HTTPError:
-            return  # any HTTP answer means it is up
+            return True  # any HTTP answer means it is up
         except OSError as exc:
-            last_error = exc
-            time.sleep(0.05)
-    log = server.log_path.read_text(errors="replace")[-2000:] if server.log_path.exists() else ""
-    server.stop()
-    raise ServerStartError(f"{server.name} did not start on {server.url}: {last_error}\n{log}")
+            errors.append(exc)
+            return False
+
+    _wait_for(server, answers, errors, deadline_s)
 
 
 def _spawn(name: str, argv: list[str], url: str, log_dir: Path, probe_path: str = "/") -> Server:
@@ -195,18 +208,21 @@ def start_mariadb(base: Path) -> Server:
     with log_path.open("wb") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = Server("mariadb", f"mysql://dash@127.0.0.1:{port}/dashpipe", process, log_path)
-    deadline = time.monotonic() + 60
-    while True:
+    connections: list[Any] = []
+    errors: list[Exception] = []
+
+    def answers() -> bool:
         try:
-            admin = pymysql.connect(host="127.0.0.1", port=port, user="root", password="", connect_timeout=2)
-            break
+            connections.append(
+                pymysql.connect(host="127.0.0.1", port=port, user="root", password="", connect_timeout=2)
+            )
+            return True
         except pymysql.err.OperationalError as exc:
-            if process.poll() is not None or time.monotonic() > deadline:
-                server.stop()
-                raise ServerStartError(
-                    f"mariadb did not start: {exc}\n{log_path.read_text()[-2000:]}"
-                ) from exc
-            time.sleep(0.05)
+            errors.append(exc)
+            return False
+
+    _wait_for(server, answers, errors, 60)
+    admin = connections[0]
     with admin.cursor() as cursor:
         cursor.execute("CREATE DATABASE dashpipe")
         cursor.execute("CREATE USER 'dash'@'%%' IDENTIFIED BY %s", (MYSQL_PASSWORD,))

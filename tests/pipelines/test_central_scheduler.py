@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import ExitCode
-from tests.helpers import REPO, run_cli, wait_until
+from tests.helpers import REPO, Gate, run_cli, wait_until
 from tests.pipelines.test_example_pipeline import ran
 from tests.servers import Server
 
@@ -57,7 +57,7 @@ steps:
   base:
     # Holds at a gate the test opens once every run has scheduled it.
     shell: >-
-      while [ ! -e {root}/gate ]; do sleep 0.05; done &&
+      flock -s {root}/gate true &&
       echo base >> {root}/runs.log && echo base > {outputs.o}
     outputs: {o: "{root}/base.txt"}
   left:
@@ -95,6 +95,7 @@ def test_overlapping_runs_share_the_work_and_run_each_task_once(
     processes: int, luigid_server: Server, tmp_path: Path
 ) -> None:
     (tmp_path / "dedup.yaml").write_text(DEDUP)
+    gate = Gate(tmp_path / "gate")
     runs = [
         subprocess.Popen(
             [
@@ -123,7 +124,7 @@ def test_overlapping_runs_share_the_work_and_run_each_task_once(
             "every run to schedule the shared step",
             runs,
         )
-        (tmp_path / "gate").touch()
+        gate.open()
         outputs = [run.communicate(timeout=120)[0] for run in runs]
     finally:
         for run in runs:
@@ -184,7 +185,7 @@ params:
 steps:
   slow:
     shell: >-
-      touch {root}/reached && while [ ! -e {root}/gate ]; do sleep 0.05; done &&
+      touch {root}/reached && flock -s {root}/gate true &&
       echo slow >> {root}/runs.log && echo slow > {outputs.o}
     outputs: {o: "{root}/slow.txt"}
   after:
@@ -201,6 +202,7 @@ def test_a_run_survives_a_scheduler_restart(tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
     scheduler = start_luigid(tmp_path / "logs", port=port, state=state)
     (tmp_path / "restart.yaml").write_text(RESTART)
+    gate = Gate(tmp_path / "gate")
     config = tmp_path / "retry.cfg"
     config.write_text("[core]\nrpc-retry-attempts = 60\nrpc-retry-wait = 1\n")
     run = subprocess.Popen(
@@ -227,7 +229,7 @@ def test_a_run_survives_a_scheduler_restart(tmp_path: Path) -> None:
         wait_until((tmp_path / "reached").exists, "the run to start its first step", [run])
         scheduler.stop()  # luigid saves its state on the way down
         restarted = start_luigid(tmp_path / "logs", port=port, state=state)
-        (tmp_path / "gate").touch()
+        gate.open()
         output = run.communicate(timeout=180)[0]
     finally:
         if run.poll() is None:
