@@ -24,20 +24,25 @@ def _exception_lines(traceback_text: str) -> list[str]:
     return [line for line in lines[start:] if line.strip()]
 
 
+def _readable_lines(traceback_text: str) -> list[str]:
+    """The exception's lines, its type without the module (and left out for the project's own
+    errors, whose messages say what went wrong)."""
+    lines = _exception_lines(traceback_text)
+    match = _EXCEPTION_LINE.match(lines[0]) if lines else None
+    if match:
+        kind, message = match.group("type"), match.group("message")
+        short = kind.rsplit(".", 1)[-1]
+        if kind.startswith(_PROJECT_ERROR_MODULES):
+            lines[0] = message or short
+        else:
+            lines[0] = f"{short}: {message}" if message else short
+    return lines
+
+
 def error_line(traceback_text: str) -> str:
     """The exception at the end of a formatted traceback, as one readable line."""
-    lines = _exception_lines(traceback_text)
-    if not lines:
-        return "unknown error"
-    rest = [line.strip() for line in lines[1:]]
-    match = _EXCEPTION_LINE.match(lines[0])
-    if not match:
-        return " ".join([lines[0].strip(), *rest])
-    kind, message = match.group("type"), " ".join([match.group("message") or "", *rest]).strip()
-    if kind.startswith(_PROJECT_ERROR_MODULES):
-        return message
-    short = kind.rsplit(".", 1)[-1]
-    return f"{short}: {message}" if message else short
+    lines = _readable_lines(traceback_text)
+    return " ".join(line.strip() for line in lines) if lines else "unknown error"
 
 
 def decode_explanation(explanation: object) -> str:
@@ -109,18 +114,9 @@ def error_location(traceback_text: str) -> str | None:
 
 def error_excerpt(traceback_text: str, max_lines: int = 4) -> list[str]:
     """The first lines of the error at the end of a traceback, then where the user's code raised it."""
-    lines = _exception_lines(traceback_text)
-    if not lines:
+    excerpt = _readable_lines(traceback_text)
+    if not excerpt:
         return ["unknown error"]
-    first = lines[0]
-    match = _EXCEPTION_LINE.match(first)
-    if match and match.group("type").startswith(_PROJECT_ERROR_MODULES):
-        first = match.group("message") or match.group("type").rsplit(".", 1)[-1]
-    elif match:
-        first = match.group("type").rsplit(".", 1)[-1] + (
-            f": {match.group('message')}" if match.group("message") else ""
-        )
-    excerpt = [first, *lines[1:]]
     if len(excerpt) > max_lines:
         excerpt = [*excerpt[: max_lines - 1], f"... ({len(excerpt) - max_lines + 1} more lines)"]
     location = error_location(traceback_text)

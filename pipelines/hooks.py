@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import luigi
@@ -25,6 +25,7 @@ import luigi.configuration
 from luigi.parameter import ParameterVisibility
 
 from pipelines.callables import call_with_accepted, resolve, signature_problems
+from pipelines.describe import describe
 from targets.storage import redact_text
 
 logger = logging.getLogger("dashpipe")
@@ -66,6 +67,27 @@ def public_params(task: luigi.Task) -> dict[str, Any]:
         if parameter.visibility == ParameterVisibility.PUBLIC
     }
     return {name: redact_text(value) if isinstance(value, str) else value for name, value in values.items()}
+
+
+def call_step_hooks(
+    references: Iterable[str],
+    event: str,
+    task: luigi.Task,
+    step: str,
+    inputs_and_outputs: Callable[[], tuple[Any, Any]],
+    **extra: Any,
+) -> None:
+    """Call a step's ``event`` hooks with ``step``, ``params``, ``task``, ``extra`` and, when they
+    can be worked out, ``inputs`` and ``outputs``."""
+    references = tuple(references)
+    if not references:
+        return
+    offered = {"step": step, "params": public_params(task), "task": task, **extra}
+    try:
+        offered["inputs"], offered["outputs"] = inputs_and_outputs()
+    except Exception as exc:  # a hook about a failure must still run when the inputs are the failure
+        logger.warning("%s: inputs and outputs not given to %s hooks: %s", describe(task), event, exc)
+    call(references, event, describe(task), offered)
 
 
 def configured_problems() -> list[str]:

@@ -33,9 +33,8 @@ from urllib.parse import urlsplit
 import luigi.configuration
 
 from pipelines.describe import describe
-from pipelines.error_text import error_excerpt
 from pipelines.outcome import ExitCode, Outcome, RunReport
-from pipelines.report import blockers, fallback_note
+from pipelines.report import blockers, failure_lines, fallback_note
 
 WHEN = ("failure", "always", "never")
 LISTED_PER_OUTCOME = 20  # a message stays readable when a whole backfill is blocked
@@ -78,12 +77,9 @@ def summary_text(report: RunReport, run_id: str, title: str) -> str:
             continue
         name = describe(task.task)
         if task.outcome in (Outcome.FAILED, Outcome.ERROR):
-            details = report.details.get(task.task.task_id)
-            excerpt = error_excerpt(details) if details else [task.error or "unknown error"]
             lines.append(f"• {task.outcome.value}: {name}")
-            lines += [f"    {line}" for line in excerpt]
-            if task.log:
-                lines.append(f"    full log: {task.log}")
+            details = report.details.get(task.task.task_id)
+            lines += [f"    {line}" for line in failure_lines(task, details)]
         elif task.outcome is Outcome.MISSING_INPUT:
             lines.append(f"• missing input: {name}: {task.error or ''}".rstrip(": "))
         elif task.outcome is Outcome.NOT_RUN:

@@ -13,7 +13,8 @@ from pipelines.describe import describe
 from pipelines.error_text import error_excerpt
 from pipelines.graph import Plan, outputs_of
 from pipelines.outcome import Outcome, RunObserver, RunReport, TaskReport
-from targets.storage import redact, redact_text
+from pipelines.records import public_params
+from targets.storage import redact
 
 _STYLE = {
     Outcome.RAN: ("ran", "green"),
@@ -41,16 +42,18 @@ def blockers(names: list[str], shown: int = 3) -> str:
     return f" ({', '.join(names[:shown])}{more})"
 
 
+def failure_lines(report: TaskReport, details: str | None) -> list[str]:
+    """A failed task's error, first lines, where it was raised, and where its full log is."""
+    lines = error_excerpt(details) if details else [report.error or "unknown error"]
+    return lines + ([f"full log: {report.log}"] if report.log else [])
+
+
 def failure_block(report: TaskReport, details: str | None) -> list[str]:
-    """A failed task for the end of the run: the first lines of its error, where it was raised, its log."""
+    """A failed task for the end of the run: its name and time, then its :func:`failure_lines`."""
     label, colour = _STYLE[report.outcome]
     seconds = f" after {report.seconds:.2f}s" if report.seconds is not None else ""
-    lines = [click.style(f"{label:>10}", fg=colour) + f"  {report.name}{seconds}"]
-    excerpt = error_excerpt(details) if details else [report.error or "unknown error"]
-    lines += [f"{'':>12}{line}" for line in excerpt]
-    if report.log:
-        lines.append(f"{'':>12}full log: {report.log}")
-    return lines
+    heading = click.style(f"{label:>10}", fg=colour) + f"  {report.name}{seconds}"
+    return [heading, *(f"{'':>12}{line}" for line in failure_lines(report, details))]
 
 
 def fallback_note(report: TaskReport) -> str:
@@ -164,10 +167,7 @@ def task_json(task: luigi.Task) -> dict[str, Any]:
         "id": task.task_id,
         "name": describe(task),
         "family": task.get_task_family(),
-        "params": {
-            name: redact_text(value)
-            for name, value in task.to_str_params(only_significant=True, only_public=True).items()
-        },
+        "params": public_params(task),
     }
 
 

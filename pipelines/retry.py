@@ -111,20 +111,15 @@ def _call_retry_hook(task: luigi.Task, attempt: int, error: Exception) -> None:
             logger.warning(
                 "%s: on_retry hook failed (%s: %s); retrying anyway", describe(task), type(exc).__name__, exc
             )
-    configured = hooks.configured("on_retry")
-    if configured:
-        offered = {
-            "step": task.get_task_family(),
-            "params": hooks.public_params(task),
-            "task": task,
-            "error": error,
-            "attempt": attempt,
-        }
-        try:
-            offered.update(inputs=task.input(), outputs=task.output())
-        except Exception as exc:  # the hook still runs when the inputs are what fails
-            logger.warning("%s: inputs and outputs not given to on_retry hooks: %s", describe(task), exc)
-        hooks.call(configured, "on_retry", describe(task), offered)
+    hooks.call_step_hooks(
+        hooks.configured("on_retry"),
+        "on_retry",
+        task,
+        task.get_task_family(),
+        lambda: (task.input(), task.output()),
+        error=error,
+        attempt=attempt,
+    )
 
 
 def guarding_hooks(task: luigi.Task) -> None:

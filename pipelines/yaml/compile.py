@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
 import luigi
 
 from pipelines import hooks
-from pipelines.describe import describe
 from pipelines.errors import PipelineError
 from pipelines.loading import load_task_class, relative_task_reference
 from pipelines.suggest import did_you_mean
@@ -22,8 +20,6 @@ from pipelines.yaml.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
 from pipelines.yaml.templates import render, resolve_env
 from pipelines.yaml.validate import load_pipeline_spec
 from targets import BaseTarget, target_for_url
-
-logger = logging.getLogger("dashpipe.yaml")
 
 
 class ExternalInput(External):
@@ -146,14 +142,14 @@ class YamlStep(Task):
         self._call_hooks("on_retry", step_hooks + pipeline_hooks, error=error, attempt=attempt)
 
     def _call_hooks(self, event: str, references: tuple[str, ...], **extra: Any) -> None:
-        if not references:
-            return
-        offered = {"step": self.step_spec.name, "params": hooks.public_params(self), "task": self, **extra}
-        try:
-            offered.update(inputs=self.input_targets_by_name(), outputs=self.output())
-        except Exception as exc:  # a hook about a failure must still run when the inputs are the failure
-            logger.warning("%s: inputs and outputs not given to %s hooks: %s", describe(self), event, exc)
-        hooks.call(references, event, describe(self), offered)
+        hooks.call_step_hooks(
+            references,
+            event,
+            self,
+            self.step_spec.name,
+            lambda: (self.input_targets_by_name(), self.output()),
+            **extra,
+        )
 
     def run(self) -> None:
         # Retries and the timeout are the worker's job (pipelines.retry), as for Python tasks.
