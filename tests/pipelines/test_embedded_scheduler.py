@@ -12,10 +12,12 @@ import luigi
 import luigi.interface
 import pytest
 
+from benchmarks.generated import PlainFanIn
 from pipelines import run_tasks
 from pipelines.embedded_scheduler import EmbeddedScheduler
 from pipelines.outcome import ExitCode, Outcome, RunObserver
 from pipelines.worker import WorkerFactory, WorkerOptions
+from tests.pipelines.chain_tasks import Link
 
 ORDER_LOG = "order.log"
 
@@ -157,33 +159,6 @@ def test_resources_are_left_to_luigis_algorithm_and_respected(tmp_path: Path) ->
     assert {task.outcome for task in report.tasks} == {Outcome.RAN}
 
 
-class Leaf(luigi.Task):
-    root = luigi.Parameter()
-    index = luigi.IntParameter()
-
-    def output(self):
-        return luigi.LocalTarget(f"{self.root}/leaf-{self.index}.txt")
-
-    def run(self):
-        with self.output().open("w") as handle:
-            handle.write("leaf")
-
-
-class Gather(luigi.Task):
-    root = luigi.Parameter()
-    n = luigi.IntParameter()
-
-    def requires(self):
-        return [Leaf(root=self.root, index=index) for index in range(self.n)]
-
-    def output(self):
-        return luigi.LocalTarget(f"{self.root}/gathered.txt")
-
-    def run(self):
-        with self.output().open("w") as handle:
-            handle.write("all")
-
-
 def scheduler_lookups(monkeypatch: pytest.MonkeyPatch, build) -> int:
     """How many times the scheduler looked a task up while ``build`` ran: its work, counted."""
     calls = [0]
@@ -204,11 +179,11 @@ def test_scheduling_work_grows_linearly_where_luigis_grows_quadratically(
 ) -> None:
     def ours(n: int) -> int:
         root = str(tmp_path / f"ours-{n}")
-        return scheduler_lookups(monkeypatch, lambda: run_tasks([Gather(root=root, n=n)]))
+        return scheduler_lookups(monkeypatch, lambda: run_tasks([PlainFanIn(root=root, n=n)]))
 
     def luigis(n: int) -> int:
         root = str(tmp_path / f"luigi-{n}")
-        build = lambda: luigi.build([Gather(root=root, n=n)], local_scheduler=True, log_level="WARNING")  # noqa: E731
+        build = lambda: luigi.build([PlainFanIn(root=root, n=n)], local_scheduler=True, log_level="WARNING")  # noqa: E731
         return scheduler_lookups(monkeypatch, build)
 
     # Twice the tasks: about twice the work here, about four times the work in luigi's scheduler.
@@ -253,23 +228,6 @@ def test_a_task_process_result_comes_before_the_workers_note_that_it_died() -> N
     results.put(("T", "FAILED: the task process died"))  # what luigi's _purge_children would say
     assert results.get(timeout=10) == ("T", "DONE")
     assert results.get(timeout=10) == ("T", "FAILED: the task process died")
-
-
-class Link(luigi.Task):
-    root = luigi.Parameter()
-    n = luigi.IntParameter()
-
-    def requires(self):
-        return Link(root=self.root, n=self.n - 1) if self.n > 1 else []
-
-    def output(self):
-        return luigi.LocalTarget(f"{self.root}/link-{self.n}.txt")
-
-    def run(self):
-        if self.n == 1:
-            raise ValueError("the first link broke")
-        with self.output().open("w") as handle:
-            handle.write("link")
 
 
 def test_a_failure_under_a_long_chain_is_reported_not_a_recursion_error(tmp_path: Path) -> None:

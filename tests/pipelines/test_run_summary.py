@@ -110,28 +110,15 @@ def test_a_password_in_an_input_url_shows_nowhere(tmp_path: Path) -> None:
         assert "hunter2" not in result.output
 
 
-CHAIN = """
-import luigi
-
-
-class Link(luigi.Task):
-    root = luigi.Parameter()
-    n = luigi.IntParameter()
-
-    def requires(self):
-        return Link(root=self.root, n=self.n - 1) if self.n > 1 else []
-
-    def output(self):
-        return luigi.LocalTarget(f"{self.root}/{self.n}.txt")
-
-    def run(self):
-        raise ValueError("the first link broke")
-"""
-
-
 def test_a_long_blocked_list_is_cut_short_on_the_terminal_and_whole_in_json(tmp_path: Path) -> None:
-    (tmp_path / "chain.py").write_text(CHAIN)
-    args = ("run", "chain.py:Link", "--root", str(tmp_path / "out"), "--n", "80")
+    args = (
+        "run",
+        f"{Path(__file__).with_name('chain_tasks.py')}:Link",
+        "--root",
+        str(tmp_path / "out"),
+        "--n",
+        "80",
+    )
     result = run_cli(*args, cwd=tmp_path)
     assert result.exit_code == ExitCode.TASK_FAILED
     lines = result.stderr.splitlines()
