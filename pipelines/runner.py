@@ -66,7 +66,10 @@ _EXIT_CODES = {
 }
 
 
-def _missing_inputs(task: luigi.Task) -> str:
+def _missing_inputs(task: luigi.Task, assessment: Assessment | None) -> str:
+    verdict = assessment.verdicts.get(task.task_id) if assessment else None
+    if verdict is not None and verdict.state is State.MISSING_INPUT:
+        return verdict.reason  # observed in bulk before the run: no second request per input
     try:
         missing = missing_outputs(task)
     except DashPipelineError as exc:
@@ -156,7 +159,7 @@ def run_tasks(
             elif outcome is Outcome.UP_TO_DATE and task.task_id in rebuilt_elsewhere:
                 error = "built by another run"
             elif outcome is Outcome.MISSING_INPUT:
-                error = _missing_inputs(task)
+                error = _missing_inputs(task, assessment)
             elif error:
                 error = error_line(error)
             reports.append(
@@ -199,7 +202,13 @@ def _nothing_to_do(goals: list[luigi.Task], assessment: Assessment | None) -> bo
     and stop there, so it need not be started (an up-to-date run costs what ``status`` does)."""
     if assessment is None or any(v.state not in _DONE_STATES for v in assessment.verdicts.values()):
         return False
-    return all(_complete(goal) for goal in goals)
+    # The assessment has seen every output. luigi's complete() would only check them again, unless
+    # a goal has a complete() of its own, or no outputs (which luigi's never calls complete).
+    return all(
+        _complete(goal)
+        for goal in goals
+        if type(goal).complete is not luigi.Task.complete or not flatten(goal.output())
+    )
 
 
 _CAUSES = (Outcome.FAILED, Outcome.ERROR, Outcome.MISSING_INPUT)
