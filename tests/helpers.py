@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import luigi.configuration
 import pytest
@@ -62,6 +63,21 @@ def run_cli(
             stdin=subprocess.DEVNULL,
         )
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+def start_cli(*args: str, cwd: Path, **popen: Any) -> subprocess.Popen:
+    """Start ``python -m pipelines ARGS`` in the background, as a user would start ``dashpipe``.
+
+    Output is captured as text, stderr merged into stdout, unless ``popen`` says otherwise.
+    """
+    options: dict[str, Any] = {
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.STDOUT,
+        "text": True,
+        **popen,
+    }
+    return subprocess.Popen([sys.executable, "-m", "pipelines", *args], cwd=cwd, **options)
 
 
 def wait_until(

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import ExitCode
-from tests.helpers import REPO, Gate, run_cli, wait_until
+from tests.helpers import REPO, Gate, run_cli, start_cli, wait_until
 from tests.pipelines.test_example_pipeline import ran
 from tests.servers import Server
 
@@ -97,24 +96,8 @@ def test_overlapping_runs_share_the_work_and_run_each_task_once(
     (tmp_path / "dedup.yaml").write_text(DEDUP)
     gate = Gate(tmp_path / "gate")
     runs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pipelines",
-                "run",
-                "dedup.yaml",
-                step,
-                "--root",
-                str(tmp_path),
-                "--scheduler",
-                luigid_server.url,
-            ],
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            stdin=subprocess.DEVNULL,
+        start_cli(
+            "run", "dedup.yaml", step, "--root", str(tmp_path), "--scheduler", luigid_server.url, cwd=tmp_path
         )
         for step in ["left", "right", "up", "down"][:processes]
     ]
@@ -205,23 +188,14 @@ def test_a_run_survives_a_scheduler_restart(tmp_path: Path) -> None:
     gate = Gate(tmp_path / "gate")
     config = tmp_path / "retry.cfg"
     config.write_text("[core]\nrpc-retry-attempts = 60\nrpc-retry-wait = 1\n")
-    run = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines",
-            "run",
-            "restart.yaml",
-            "--root",
-            str(tmp_path),
-            "--scheduler",
-            scheduler.url,
-        ],
+    run = start_cli(
+        "run",
+        "restart.yaml",
+        "--root",
+        str(tmp_path),
+        "--scheduler",
+        scheduler.url,
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        stdin=subprocess.DEVNULL,
         env={**os.environ, "LUIGI_CONFIG_PATH": str(config)},
     )
     restarted = None

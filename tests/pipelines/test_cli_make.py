@@ -6,12 +6,10 @@ import json
 import os
 import pty
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from pipelines import ExitCode
-from tests.helpers import REPO, run_cli
+from tests.helpers import REPO, run_cli, start_cli
 from tests.pipelines.test_example_pipeline import RAW, ran
 
 SALES_YAML = str(REPO / "examples" / "sales" / "pipeline.yaml")
@@ -188,22 +186,16 @@ def test_backfill_reports_dates_that_cannot_be_built(tmp_path: Path) -> None:
 
 def test_live_progress_line_on_a_terminal(tmp_path: Path) -> None:
     controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines",
-            "run",
-            SALES_YAML,
-            "--date",
-            "2026-11-24",
-            "--root",
-            str(tmp_path),
-        ],
+    process = start_cli(
+        "run",
+        SALES_YAML,
+        "--date",
+        "2026-11-24",
+        "--root",
+        str(tmp_path),
         cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
         stderr=terminal,
+        text=False,
     )
     os.close(terminal)
     chunks = []

@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from pipelines import ExitCode
-from tests.helpers import REPO, Gate, run_cli, wait_until
+from tests.helpers import REPO, Gate, run_cli, start_cli, wait_until
 from tests.pipelines.test_example_pipeline import ran
 
 PIPELINE = """
@@ -45,13 +44,8 @@ def test_sigkill_halfway_then_rerun(tmp_path: Path) -> None:
     pipeline.write_text(PIPELINE)
     out, gate = tmp_path / "out", Gate(tmp_path / "gate")
     args = ["run", str(pipeline), "--root", str(out), "--gate", str(gate.path)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines", *args],
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    process = start_cli(
+        *args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     try:
         reached = Path(f"{gate.path}.reached")

@@ -23,7 +23,7 @@ import fsspec
 import pytest
 
 from pipelines.outcome import ExitCode
-from tests.helpers import wait_until
+from tests.helpers import start_cli, wait_until
 from tests.servers import Server, start_moto
 
 STEPS = """
@@ -117,9 +117,7 @@ def start_run(tmp_path: Path, server: Server, retries: int) -> tuple[subprocess.
         'config_kwargs = {"connect_timeout": 0.5, "read_timeout": 0.5, "retries": {"max_attempts": 1}}\n'
     )
     argv = [sys.executable, "-m", "pipelines", "run", "pipeline.yaml", "--bucket", bucket]
-    process = subprocess.Popen(
-        argv, cwd=tmp_path, env=run_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    process = start_cli(*argv[3:], cwd=tmp_path, env=run_env(tmp_path), stderr=subprocess.PIPE)
     RUNS.append(process)
     return process, argv
 
