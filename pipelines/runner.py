@@ -15,7 +15,7 @@ from luigi.task import flatten
 from pipelines import luigi_summary  # noqa: F401 - replaces luigi's recursive summary search
 from pipelines.describe import describe
 from pipelines.error_text import error_line
-from pipelines.graph import missing_outputs
+from pipelines.graph import Graph, missing_outputs
 from pipelines.outcome import ExitCode, Outcome, RunObserver, RunReport, TaskReport
 from pipelines.staleness import Assessment, State
 from pipelines.task_logs import TaskLogs, configured_directory, new_run_id
@@ -182,7 +182,7 @@ def run_tasks(
                 continue
             reason = next((text for group, text in _NOT_RUN_REASONS if task in groups.get(group, ())), None)
             reports.append(TaskReport(task, Outcome.NOT_RUN, error=reason or stopped or "not run"))
-    _name_blockers(reports)
+    _name_blockers(reports, assessment.graph if assessment else None)
     exit_code = _exit_code(reports) if scheduler_url else _EXIT_CODES.get(result.status, ExitCode.TASK_FAILED)
     return RunReport(
         reports,
@@ -214,12 +214,15 @@ def _nothing_to_do(goals: list[luigi.Task], assessment: Assessment | None) -> bo
 _CAUSES = (Outcome.FAILED, Outcome.ERROR, Outcome.MISSING_INPUT)
 
 
-def _name_blockers(reports: list[TaskReport]) -> None:
+def _name_blockers(reports: list[TaskReport], graph: Graph | None) -> None:
     """Give each task that did not run the failed or missing tasks upstream that kept it from running."""
     by_id = {report.task.task_id: report for report in reports}
     causes: dict[str, frozenset[str]] = {}
+    walked = graph.tasks if graph else {}  # what the assessment already asked requires() for
 
     def needs(task: luigi.Task) -> list[luigi.Task]:
+        if graph is not None and task.task_id in graph.edges:
+            return [walked[task_id] for task_id in graph.edges[task.task_id] if task_id in walked]
         try:
             return list(flatten(task.requires()))
         except Exception:  # requires() already failed once and was reported; nothing to name
