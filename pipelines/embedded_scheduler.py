@@ -137,7 +137,10 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
             )
             self._offer_all_pending()
         if not self._fast_path(worker, assistant):
-            return self._luigi_get_work(host, assistant, current_tasks, worker, **kwargs)
+            # luigi may hand out a task the heap holds: the heap drops it when it comes up.
+            return super().get_work(
+                host=host, assistant=assistant, current_tasks=current_tasks, worker=worker, **kwargs
+            )
         worker_state = self._update_worker(worker, worker_reference={"host": host}, get_work=True)
         if not worker_state.enabled:
             return {
@@ -165,12 +168,6 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
             task_params=best.params,
         )
         return reply
-
-    def _luigi_get_work(self, host, assistant, current_tasks, worker, **kwargs):
-        # luigi may hand out a task the heap holds: the heap drops it when it comes up.
-        return super().get_work(
-            host=host, assistant=assistant, current_tasks=current_tasks, worker=worker, **kwargs
-        )
 
     def _unclaimed_running(self, worker_id: str, current_tasks: list[str] | None) -> Any:
         """As luigi does: a task this worker runs by the scheduler's books but does not know it

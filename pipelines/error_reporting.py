@@ -12,7 +12,7 @@ import logging
 import os
 
 from pipelines.describe import describe
-from pipelines.outcome import Outcome, RunReport
+from pipelines.outcome import RunReport
 
 logger = logging.getLogger("dashpipe")
 
@@ -24,7 +24,7 @@ def report_failures(report: RunReport, title: str) -> str | None:
     most the flush timeout and no warning.
     """
     dsn = os.environ.get("SENTRY_DSN", "").strip()
-    failed = [task for task in report.tasks if task.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    failed = report.failures
     if not dsn or not failed:
         return None
     try:

@@ -76,7 +76,7 @@ def summary_text(report: RunReport, run_id: str, title: str) -> str:
         if listed[kind] > LISTED_PER_OUTCOME:
             continue
         name = describe(task.task)
-        if task.outcome in (Outcome.FAILED, Outcome.ERROR):
+        if task.outcome.is_failure:
             lines.append(f"• {task.outcome.value}: {name}")
             details = report.details.get(task.task.task_id)
             lines += [f"    {line}" for line in failure_lines(task, details)]

@@ -33,6 +33,11 @@ class Outcome(str, enum.Enum):
     def is_problem(self) -> bool:
         return self not in (Outcome.RAN, Outcome.UP_TO_DATE)
 
+    @property
+    def is_failure(self) -> bool:
+        """The task ran and failed, or could not even be checked: what a run reports an error for."""
+        return self in (Outcome.FAILED, Outcome.ERROR)
+
 
 @dataclass
 class TaskReport:
@@ -57,6 +62,10 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
     run_id: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # phase of the run -> wall time
+
+    @property
+    def failures(self) -> list[TaskReport]:
+        return [report for report in self.tasks if report.outcome.is_failure]
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for report in self.tasks if report.outcome is outcome)

@@ -148,8 +148,7 @@ def print_report(report: RunReport, verbose: int = 0) -> None:
     if not_run > NOT_RUN_SHOWN and not verbose:
         hidden = not_run - NOT_RUN_SHOWN
         click.echo(f"{'':>10}  ... and {hidden} more not run (-v lists them all, --json too)", err=True)
-    failed = [task for task in report.tasks if task.outcome in (Outcome.FAILED, Outcome.ERROR)]
-    for task in failed:
+    for task in report.failures:
         details = report.details.get(task.task.task_id)
         click.echo("\n".join(failure_block(task, details)), err=True)
         if verbose and details:

@@ -87,7 +87,7 @@ def _complete(task: luigi.Task) -> bool:
 def _exit_code(reports: list[TaskReport]) -> ExitCode:
     """From what happened to each task: with a shared scheduler, other runs' work counts too."""
     outcomes = {report.outcome for report in reports}
-    if outcomes & {Outcome.FAILED, Outcome.ERROR}:
+    if any(outcome.is_failure for outcome in outcomes):
         return ExitCode.TASK_FAILED
     if Outcome.MISSING_INPUT in outcomes:
         return ExitCode.MISSING_INPUT
