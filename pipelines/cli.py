@@ -24,14 +24,16 @@ from pipelines import hooks
 from pipelines.backfill import backfill_goals
 from pipelines.dag_render import FORMATS, render
 from pipelines.errors import PipelineError
+from pipelines.family_clash import family_clashes
 from pipelines.graph import build_graph, plan
 from pipelines.history import recent_runs
 from pipelines.listing import listing, listing_text
 from pipelines.outcome import ExitCode, Outcome, RunReport
 from pipelines.report import display, plan_json, print_plan, print_report, report_json
 from pipelines.run_end import finish_run
-from pipelines.runner import SchedulerError, configure_logging, run_tasks
+from pipelines.runner import configure_logging, run_tasks
 from pipelines.scheduler import configured_scheduler_url, history_db_url, serve
+from pipelines.scheduler_client import SchedulerError
 from pipelines.sources import YamlSource, open_pipeline
 from pipelines.staleness import Assessment, Policy, State, assess
 from pipelines.status import explain_text, forget_records, mark_fresh, status_json, status_text, verdict_line
@@ -159,6 +161,20 @@ def run_options(command: F) -> F:
         ),
     ]
     return _with_options(staleness_options(collect), options)  # type: ignore[return-value]
+
+
+def verbose_option(command: F) -> F:
+    """``-v`` on the commands that do not run tasks: luigi's log, and tracebacks (see entry())."""
+
+    @functools.wraps(command)
+    def configure(*args: Any, verbose: int, **kwargs: Any) -> Any:
+        configure_logging(verbose)
+        return command(*args, **kwargs)
+
+    option = click.option(
+        "-v", "--verbose", count=True, help="Show luigi's log (-v) or debug log (-vv), and tracebacks."
+    )
+    return option(configure)  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -314,6 +330,7 @@ def backfill(
 @main.command(short_help="Check a pipeline without running anything.")
 @click.argument("pipeline")
 @click.option("--json", "json_output", is_flag=True, help="Print the result as JSON.")
+@verbose_option
 @reports_errors
 def validate(pipeline: str, json_output: bool) -> None:
     """Check PIPELINE: YAML syntax, keys, types, references, cycles, templates, imports.
@@ -330,6 +347,8 @@ def validate(pipeline: str, json_output: bool) -> None:
         )
         sys.exit(ExitCode.INVALID_PIPELINE)
     steps = len(source.compiled.spec.steps) if isinstance(source, YamlSource) else 1
+    for clash in family_clashes():
+        click.echo(f"dashpipe: warning: {clash}", err=True)
     if json_output:
         click.echo(json.dumps({"valid": True, "pipeline": source.name, "steps": steps}, indent=2))
     else:
@@ -340,6 +359,7 @@ def validate(pipeline: str, json_output: bool) -> None:
 @click.argument("pipeline")
 @click.option("--json", "json_output", is_flag=True, help="Print the listing as JSON.")
 @click.pass_context
+@verbose_option
 @reports_errors
 def list_(ctx: click.Context, pipeline: str, json_output: bool) -> None:
     """List PIPELINE's steps, inputs and outputs.
@@ -361,6 +381,7 @@ def list_(ctx: click.Context, pipeline: str, json_output: bool) -> None:
     help="text is a tree; dot is Graphviz; mermaid renders in Markdown; json for programs.",
 )
 @click.pass_context
+@verbose_option
 @reports_errors
 def dag(ctx: click.Context, pipeline: str, fmt: str) -> None:
     """Show the graph of tasks PIPELINE's goals need, for the parameters given.
@@ -395,6 +416,7 @@ def _assessment_for(pipeline: str, words: list[str], policy: Policy) -> tuple[An
 @click.option("-a", "--all", "show_all", is_flag=True, help="List up-to-date tasks too.")
 @staleness_options
 @click.pass_context
+@verbose_option
 @reports_errors
 def status(
     ctx: click.Context,
@@ -415,12 +437,16 @@ def status(
     goals = open_pipeline(pipeline).tasks(ctx.args)
     assessment = assess(goals, Policy(force_all, frozenset(force), rebuild_unrecorded))
     _check_names(force, assessment, "--force")
+    families = {verdict.task.get_task_family() for verdict in assessment.verdicts.values()}
+    for clash in family_clashes(families):
+        click.echo(f"dashpipe: warning: {clash}", err=True)
     click.echo(status_json(assessment) if json_output else status_text(assessment, show_all))
 
 
 @main.command(context_settings=PASS_THROUGH, short_help="The whole reasoning for one step.")
 @click.argument("pipeline")
 @click.pass_context
+@verbose_option
 @reports_errors
 def explain(ctx: click.Context, pipeline: str) -> None:
     """Why a STEP of PIPELINE would or would not rebuild: its record, every difference, what it needs.
@@ -443,6 +469,7 @@ def explain(ctx: click.Context, pipeline: str) -> None:
 @main.command("mark-fresh", context_settings=PASS_THROUGH, short_help="Record current outputs as up to date.")
 @click.argument("pipeline")
 @click.pass_context
+@verbose_option
 @reports_errors
 def mark_fresh_(ctx: click.Context, pipeline: str) -> None:
     """Record the outputs of PIPELINE's steps (or of the STEPs named) as up to date, without running,
@@ -457,6 +484,7 @@ def mark_fresh_(ctx: click.Context, pipeline: str) -> None:
 @main.command(context_settings=PASS_THROUGH, short_help="Drop build records.")
 @click.argument("pipeline")
 @click.pass_context
+@verbose_option
 @reports_errors
 def forget(ctx: click.Context, pipeline: str) -> None:
     """Drop the build records of PIPELINE's steps (or of the STEPs named); outputs stay."""
@@ -482,6 +510,7 @@ def forget(ctx: click.Context, pipeline: str) -> None:
     type=click.Path(path_type=Path),
     help="Where the scheduler keeps its state across restarts.",
 )
+@verbose_option
 @reports_errors
 def scheduler(host: str, port: int, state_dir: Path) -> None:
     """Run luigi's central scheduler in the foreground, configured for dash-pipeline.
@@ -506,6 +535,7 @@ def scheduler(host: str, port: int, state_dir: Path) -> None:
     "-n", "--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="How many task runs."
 )
 @click.option("--json", "json_output", is_flag=True, help="Print the runs as JSON.")
+@verbose_option
 @reports_errors
 def history(task_prefix: str | None, db_url: str | None, limit: int, json_output: bool) -> None:
     """Recent task runs, newest first: outcome, start, duration, host. PIPELINE filters by task name
@@ -541,7 +571,7 @@ def entry() -> None:
         click.echo(
             f"dashpipe: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)", err=True
         )
-        _exit_now(70)
+        _exit_now(ExitCode.INTERNAL_ERROR)
 
 
 def _exit_now(code: object) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -37,10 +39,54 @@ def guarded(task: luigi.Task, method: str, call: Callable[[], T]) -> T:
         raise TaskDefinitionError(f"{describe(task)}: {method} failed: {type(exc).__name__}: {exc}") from exc
 
 
+class CycleError(PipelineError):
+    """Tasks need each other in a loop, so none of them can ever run."""
+
+
+def defined_at(task: luigi.Task, method: str) -> str:
+    """``FILE:LINE`` where the task's class defines ``method``, for messages about what it returned."""
+    function = getattr(type(task), method, None)
+    try:
+        path = inspect.getsourcefile(function)  # type: ignore[arg-type]
+        _, line = inspect.getsourcelines(function)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return ""
+    if path and path.startswith(os.getcwd() + os.sep):
+        path = os.path.relpath(path)
+    return f" (defined at {path}:{line})"
+
+
+def _wrong_kind(task: luigi.Task, method: str, value: object, expected: str) -> TaskDefinitionError:
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    return TaskDefinitionError(
+        f"{describe(task)}: {method}() returned a {type(value).__name__} ({shown}), "
+        f"not {expected}{defined_at(task, method)}"
+    )
+
+
 def dependencies(task: luigi.Task) -> list[luigi.Task]:
+    """What ``task.requires()`` returns, flattened and without repeats; anything but a Task is an error
+    (luigi drops a stray path string silently and the task runs without its input)."""
     required = guarded(task, "requires()", lambda: flatten(task.requires()))
-    unique = {dependency.task_id: dependency for dependency in required if isinstance(dependency, luigi.Task)}
+    unique: dict[str, luigi.Task] = {}
+    for dependency in required:
+        if not isinstance(dependency, luigi.Task):
+            raise _wrong_kind(task, "requires", dependency, "a luigi Task")
+        unique.setdefault(dependency.task_id, dependency)
     return list(unique.values())
+
+
+def output_targets(task: luigi.Task) -> list[luigi.Target]:
+    """What ``task.output()`` returns, flattened; anything but a luigi Target is an error naming the task."""
+    outputs = guarded(task, "output()", lambda: flatten(task.output()))
+    for output in outputs:
+        # luigi itself only ever calls exists() on an output: anything with one will do.
+        if not callable(getattr(output, "exists", None)):
+            hint = (
+                " (wrap a path in luigi.LocalTarget or targets.FileTarget)" if isinstance(output, str) else ""
+            )
+            raise _wrong_kind(task, "output", output, "a luigi Target" + hint)
+    return outputs
 
 
 @dataclass
@@ -57,24 +103,40 @@ class Graph:
 
 
 def _post_order(goals: Iterable[luigi.Task], expand) -> list[luigi.Task]:
-    """Dependencies before dependents; iterative, so long chains cannot exhaust the stack."""
+    """Dependencies before dependents; iterative, so long chains cannot exhaust the stack.
+
+    A task met again while its own dependencies are still being walked closes a cycle: that is
+    an error naming every task on it, where luigi would wait for ever or report nothing runnable.
+    """
     order: list[luigi.Task] = []
     seen: set[str] = set()
+    on_path: set[str] = set()
     for goal in goals:
         if goal.task_id in seen:
             continue
         seen.add(goal.task_id)
+        on_path.add(goal.task_id)
         stack = [(goal, iter(expand(goal)))]
         while stack:
             task, children = stack[-1]
             child = next(children, None)
             if child is None:
                 stack.pop()
+                on_path.discard(task.task_id)
                 order.append(task)
+            elif child.task_id in on_path:
+                raise _cycle_error([entry for entry, _ in stack], child)
             elif child.task_id not in seen:
                 seen.add(child.task_id)
+                on_path.add(child.task_id)
                 stack.append((child, iter(expand(child))))
     return order
+
+
+def _cycle_error(path: list[luigi.Task], closing: luigi.Task) -> CycleError:
+    start = next(index for index, task in enumerate(path) if task.task_id == closing.task_id)
+    loop = [*path[start:], closing]
+    return CycleError("cycle: " + " → ".join(describe(task) for task in loop) + " (each requires the next)")
 
 
 def build_graph(goals: list[luigi.Task]) -> Graph:
@@ -130,7 +192,7 @@ def plan(goals: list[luigi.Task]) -> Plan:
 
 
 def outputs_of(task: luigi.Task) -> list[str]:
-    return [str(target) for target in guarded(task, "output()", lambda: flatten(task.output()))]
+    return [str(target) for target in output_targets(task)]
 
 
 def missing_outputs(task: luigi.Task) -> list[str]:

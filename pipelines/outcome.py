@@ -19,6 +19,7 @@ class ExitCode(enum.IntEnum):
     MISSING_INPUT = 3
     INVALID_PIPELINE = 4
     SCHEDULER_ERROR = 5
+    INTERNAL_ERROR = 70  # a bug in dash-pipeline, never a user mistake
 
 
 class Outcome(str, enum.Enum):

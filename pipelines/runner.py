@@ -15,8 +15,9 @@ from luigi.task import flatten
 from pipelines import luigi_summary  # noqa: F401 - replaces luigi's recursive summary search
 from pipelines.describe import describe
 from pipelines.error_text import error_line
-from pipelines.graph import Graph, missing_outputs
+from pipelines.graph import Graph, is_external, missing_outputs
 from pipelines.outcome import ExitCode, Outcome, RunObserver, RunReport, TaskReport
+from pipelines.scheduler_client import SchedulerError, check_scheduler, done_at_scheduler
 from pipelines.staleness import Assessment, State
 from pipelines.task_logs import TaskLogs, configured_directory, new_run_id
 from pipelines.worker import CUT_OFF_NOTE, WorkerFactory, WorkerOptions
@@ -94,10 +95,6 @@ def _exit_code(reports: list[TaskReport]) -> ExitCode:
     return ExitCode.TASK_FAILED if Outcome.NOT_RUN in outcomes else ExitCode.OK
 
 
-class SchedulerError(DashPipelineError):
-    """The central scheduler could not be reached or failed."""
-
-
 def run_tasks(
     tasks: Iterable[luigi.Task],
     workers: int = 1,
@@ -123,6 +120,8 @@ def run_tasks(
             run_id=run_id,
             seconds={"scheduling": 0.0, "running": 0.0},
         )
+    if scheduler_url:
+        check_scheduler(scheduler_url)
     log_directory = configured_directory()
     options = WorkerOptions(
         observer or RunObserver(),
@@ -158,6 +157,10 @@ def run_tasks(
                 outcome, error = Outcome.UP_TO_DATE, CUT_OFF_NOTE
             elif outcome is Outcome.UP_TO_DATE and task.task_id in rebuilt_elsewhere:
                 error = "built by another run"
+            elif outcome is Outcome.MISSING_INPUT and not is_external(task):
+                # luigi files a task suspended on what its run() yielded with missing inputs
+                # when it never resumed: it simply did not run.
+                outcome, error = Outcome.NOT_RUN, worker.waits_on_yielded(task.task_id)
             elif outcome is Outcome.MISSING_INPUT:
                 error = _missing_inputs(task, assessment)
             elif error:
@@ -182,6 +185,8 @@ def run_tasks(
                 continue
             reason = next((text for group, text in _NOT_RUN_REASONS if task in groups.get(group, ())), None)
             reports.append(TaskReport(task, Outcome.NOT_RUN, error=reason or stopped or "not run"))
+    if scheduler_url:
+        _explain_done_elsewhere(scheduler_url, reports)
     _name_blockers(reports, assessment.graph if assessment else None)
     exit_code = _exit_code(reports) if scheduler_url else _EXIT_CODES.get(result.status, ExitCode.TASK_FAILED)
     return RunReport(
@@ -209,6 +214,24 @@ def _nothing_to_do(goals: list[luigi.Task], assessment: Assessment | None) -> bo
         for goal in goals
         if type(goal).complete is not luigi.Task.complete or not flatten(goal.output())
     )
+
+
+def _explain_done_elsewhere(scheduler_url: str, reports: list[TaskReport]) -> None:
+    """A task luigid holds done while its outputs are missing here is never handed to this run.
+    Say so, and why that happens: luigi's task ids leave out the module."""
+    unexplained = [r for r in reports if r.outcome is Outcome.NOT_RUN and r.error in (None, "not run")]
+    if not unexplained:
+        return
+    done = done_at_scheduler(scheduler_url, [report.task for report in unexplained])
+    for report in unexplained:
+        if report.task.task_id in done:
+            report.error = (
+                f"the scheduler has it as done (on {done[report.task.task_id]}), yet its outputs are "
+                f"missing here: luigi's task ids leave out the module, so another module's task also "
+                f"named {report.task.get_task_family()} with these parameters counts as this one. Give "
+                "one of them a task_namespace (or, on a plain luigid, wait out its "
+                "stable_done_cooldown_secs, which `dashpipe scheduler` turns off)"
+            )
 
 
 _CAUSES = (Outcome.FAILED, Outcome.ERROR, Outcome.MISSING_INPUT)

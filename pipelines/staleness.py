@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import luigi
-from luigi.task import flatten
 
 from pipelines.describe import describe
-from pipelines.graph import Graph, Plan, build_graph, guarded, is_external
+from pipelines.graph import Graph, Plan, build_graph, guarded, is_external, output_targets
 from pipelines.record_store import read_records
 from pipelines.records import BuildRecord, code_version, keyed_inputs, keyed_outputs, public_params
 from targets import BaseTarget, FileTarget
@@ -191,7 +190,7 @@ def assess_task(
     """The verdict on ``task`` alone, not counting what its dependencies will do."""
     seen = seen or Observations()
     if outputs is None:
-        outputs = guarded(task, "output()", lambda: flatten(task.output()))
+        outputs = output_targets(task)
     if is_external(task):
         missing = [str(target) for target in outputs if not seen.exists(target)]
         if missing:
@@ -240,10 +239,7 @@ def assess(goals: list[luigi.Task], policy: Policy | None = None) -> Assessment:
     """
     policy = policy or Policy()
     graph = build_graph(goals)
-    outputs = {
-        task.task_id: guarded(task, "output()", lambda task=task: flatten(task.output()))
-        for task in graph.order
-    }
+    outputs = {task.task_id: output_targets(task) for task in graph.order}
     seen = Observations([target for targets in outputs.values() for target in targets])
     records = read_records(graph.order, outputs)
     verdicts: dict[str, Verdict] = {}

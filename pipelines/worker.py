@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import os
 import time
@@ -15,6 +16,7 @@ import luigi.interface
 import luigi.scheduler
 import luigi.worker
 
+from pipelines.describe import describe
 from pipelines.embedded_scheduler import EmbeddedScheduler
 from pipelines.error_text import decode_explanation, error_line
 from pipelines.graph import is_external, missing_outputs
@@ -66,6 +68,9 @@ class RecordingWorker(luigi.worker.Worker):
         self._rebuild = assessment.rebuild_ids() if assessment else set()
         # Judged again when their turn comes: what they read may have been rebuilt unchanged.
         self._recheck = assessment.recheck_ids() if assessment else set()
+        # What each task needs, as this worker told the scheduler: to find loops through run()'s yields.
+        self._needs: dict[str, list[str]] = {}
+        self._yielded: collections.defaultdict[str, set[str]] = collections.defaultdict(set)
 
     def _add(self, task, is_complete):
         if is_complete is True and task.task_id in self._rebuild:
@@ -144,7 +149,23 @@ class RecordingWorker(luigi.worker.Worker):
             self.options.record_warnings.append(f"{task.task_id}: build record not started: {exc}")
 
     def _add_task(self, *args, **kwargs):
-        task_id, status = kwargs["task_id"], kwargs["status"]
+        task_id = kwargs["task_id"]
+        if kwargs.get("deps") is not None:
+            self._needs[task_id] = list(kwargs["deps"])
+        if kwargs.get("new_deps"):
+            loop = self._loop_back_to(task_id, kwargs["new_deps"])
+            if loop:
+                # luigi would suspend the task until what it yielded is done, which waits on the
+                # task itself: the run would never end. It fails instead, naming the loop.
+                names = " → ".join(self._described(each) for each in loop)
+                kwargs.update(
+                    status=luigi.scheduler.FAILED,
+                    expl=json.dumps(f"cycle: {names} (run() yielded {self._described(loop[1])})"),
+                    new_deps=[],
+                )
+            else:
+                self._yielded[task_id].update(kwargs["new_deps"])
+        status = kwargs["status"]
         scheduled = self._scheduled_tasks.get(task_id)
         if scheduled is not None and "params" in kwargs:
             # luigid shows parameters and writes them to its task history database: never the
@@ -182,6 +203,33 @@ class RecordingWorker(luigi.worker.Worker):
                     TaskReport(task, outcome, note, self.seconds[task_id], log=self.logs.get(task_id))
                 )
         return super()._add_task(*args, **kwargs)
+
+    def _loop_back_to(self, task_id: str, yielded: list[str]) -> list[str] | None:
+        """The path ``task_id → yielded one → ... → task_id`` through what each task needs
+        (its requires() and what it yielded), if there is one."""
+        came_from: dict[str, str] = {each: task_id for each in yielded}
+        queue = collections.deque(yielded)
+        while queue:
+            current = queue.popleft()
+            if current == task_id:
+                path = [task_id]
+                while len(path) == 1 or path[-1] != task_id:
+                    path.append(came_from[path[-1]])
+                return path[::-1]
+            for following in (*self._needs.get(current, ()), *self._yielded.get(current, ())):
+                if following not in came_from:
+                    came_from[following] = current
+                    queue.append(following)
+        return None
+
+    def waits_on_yielded(self, task_id: str) -> str:
+        """Why a task suspended on what its run() yielded did not finish."""
+        yielded = ", ".join(sorted(self._described(each) for each in self._yielded.get(task_id, ())))
+        return f"waits for what its run() yielded: {yielded}" if yielded else "not run"
+
+    def _described(self, task_id: str) -> str:
+        task = self._scheduled_tasks.get(task_id)
+        return describe(task) if task is not None else task_id
 
     def _record(self, task: luigi.Task, started_wall: float) -> None:
         # The record is the commit point of a build: it is written only now that luigi

@@ -252,3 +252,22 @@ def start_luigid(base: Path, port: int | None = None, state: Path | None = None)
     server = _spawn("luigid", argv, f"http://127.0.0.1:{port}", base, probe_path="/api/task_list?data={}")
     server.extra = {"history": f"sqlite:///{state.resolve()}/history.db"}
     return server
+
+
+def start_plain_luigid(base: Path) -> Server:
+    """luigi's own ``luigid``, with luigi's defaults (a 10 s done cooldown among them)."""
+    port = free_port()
+    logs = base / "plain-luigid-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    argv = [
+        installed_script("luigid"),
+        "--address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--state-path",
+        str(base / "plain-luigid.pickle"),
+        "--logdir",
+        str(logs),
+    ]
+    return _spawn("plain-luigid", argv, f"http://127.0.0.1:{port}", base, probe_path="/api/task_list?data={}")
