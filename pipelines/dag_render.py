@@ -18,21 +18,20 @@ def as_text(graph: Graph) -> str:
     """Each goal with what it needs below it; a subtree already shown is not repeated."""
     tasks, lines, shown = graph.tasks, [], set()
 
-    def walk(task_id: str, prefix: str, last: bool, top: bool) -> None:
-        name = describe(tasks[task_id])
+    # Depth first with a stack of its own, not recursion: a chain of thousands of tasks is ordinary.
+    stack = [(goal.task_id, "", True, True) for goal in reversed(graph.goals)]
+    while stack:
+        task_id, prefix, last, top = stack.pop()
         connector = "" if top else ("└── " if last else "├── ")
         repeated = task_id in shown and graph.edges[task_id]
-        lines.append(f"{prefix}{connector}{name}" + ("  (see above)" if repeated else ""))
+        lines.append(f"{prefix}{connector}{describe(tasks[task_id])}" + ("  (see above)" if repeated else ""))
         if repeated:
-            return
+            continue
         shown.add(task_id)
         children = graph.edges[task_id]
         child_prefix = prefix if top else prefix + ("    " if last else "│   ")
-        for index, child in enumerate(children):
-            walk(child, child_prefix, index == len(children) - 1, False)
-
-    for goal in graph.goals:
-        walk(goal.task_id, "", True, True)
+        for index in reversed(range(len(children))):
+            stack.append((children[index], child_prefix, index == len(children) - 1, False))
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import luigi
 
 from pipelines.describe import describe
+from pipelines.errors import PipelineError
 from pipelines.graph import Graph, Plan, build_graph, guarded, is_external, output_targets
 from pipelines.record_store import read_records
 from pipelines.records import BuildRecord, code_version, keyed_inputs, keyed_outputs, public_params
@@ -231,6 +233,38 @@ def verifiably_current(task: luigi.Task, record: BuildRecord | None) -> bool:
     )
 
 
+def _location(target: luigi.Target) -> str | None:
+    """Where a file-like target writes, one spelling per place (``a/../b`` is ``b``)."""
+    url = getattr(target, "url", None) if isinstance(target, BaseTarget) else None
+    if url is None and isinstance(target, luigi.LocalTarget):
+        url = target.path
+    if not isinstance(url, str):
+        return None  # a table, an index: its own identity, not a path
+    return url if "://" in url else os.path.abspath(url)
+
+
+def _refuse_shared_outputs(graph: Graph, outputs: dict[str, list[luigi.Target]]) -> None:
+    """Two tasks writing one place would each overwrite the other's build and never settle."""
+    writers: dict[str, luigi.Task] = {}
+    for task in graph.order:
+        if is_external(task):
+            continue  # an input declared by its location, made elsewhere
+        for target in outputs[task.task_id]:
+            location = _location(target)
+            if location is None:
+                continue
+            other = writers.setdefault(location, task)
+            if other is not task and other.task_id != task.task_id:
+                raise SharedOutputError(
+                    f"{describe(other)} and {describe(task)} both write {target}: "
+                    "each would overwrite the other's build"
+                )
+
+
+class SharedOutputError(PipelineError):
+    """Two tasks of one graph declare the same output."""
+
+
 def assess(goals: list[luigi.Task], policy: Policy | None = None) -> Assessment:
     """Decide, for every task the goals need, whether it rebuilds and why. Dependencies come first.
 
@@ -240,6 +274,7 @@ def assess(goals: list[luigi.Task], policy: Policy | None = None) -> Assessment:
     policy = policy or Policy()
     graph = build_graph(goals)
     outputs = {task.task_id: output_targets(task) for task in graph.order}
+    _refuse_shared_outputs(graph, outputs)
     seen = Observations([target for targets in outputs.values() for target in targets])
     records = read_records(graph.order, outputs)
     verdicts: dict[str, Verdict] = {}
