@@ -21,7 +21,11 @@ def recent_runs(db_url: str, name_prefix: str | None = None, limit: int = 50) ->
         import sqlalchemy
     except ImportError:
         raise PipelineError("task history needs SQLAlchemy: pip install sqlalchemy") from None
-    engine = sqlalchemy.create_engine(db_url)
+    try:
+        engine = sqlalchemy.create_engine(db_url)
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ImportError, ValueError) as exc:
+        # An unknown dialect, a driver not installed, a malformed URL: all the URL's fault.
+        raise PipelineError(f"cannot use {_redacted(db_url)} as the task history database: {exc}") from None
     where = "WHERE name LIKE :prefix" if name_prefix else ""
     try:
         with engine.connect() as connection:

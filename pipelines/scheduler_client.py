@@ -3,6 +3,7 @@ all, and what it holds done."""
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterable
 
 import luigi
@@ -21,8 +22,6 @@ _UNREACHABLE_REASONS = (
     ("timeout", "no answer within the connect timeout"),
     ("Name or service not known", "unknown host"),
     ("nodename nor servname", "unknown host"),
-    ("No connection adapters", "not an http(s):// URL"),
-    ("Invalid URL", "not a valid URL"),
 )
 
 
@@ -33,18 +32,34 @@ def check_scheduler(url: str) -> None:
     request; a run pointed at the wrong port should say so at once. The wait is luigi's own
     ``[core] rpc-connect-timeout`` (10 s by default).
     """
+    problem = _url_problem(url)
+    if problem:
+        raise SchedulerError(f"scheduler {url!r}: {problem}")
     remote = _one_attempt(url)
     try:
         remote._request("/api/fetch_error", {"task_id": "dashpipe-connection-check"}, attempts=1)
     except luigi.rpc.RPCError as exc:
         cause = str(getattr(exc, "sub_exception", "") or exc)
         reason = next((text for needle, text in _UNREACHABLE_REASONS if needle in cause), cause)
-        hint = " (is luigid running there? `dashpipe scheduler` starts one)" if "URL" not in reason else ""
-        raise SchedulerError(f"scheduler {url} did not answer: {reason}{hint}") from None
+        raise SchedulerError(
+            f"scheduler {url} did not answer: {reason} (is luigid running there? `dashpipe scheduler` "
+            "starts one)"
+        ) from None
     except (ValueError, KeyError, TypeError):  # answered, but not as luigid answers
         raise SchedulerError(f"scheduler {url} answered, but not as luigi's scheduler does") from None
     finally:
         remote.close()
+
+
+def _url_problem(url: str) -> str | None:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected http://HOST:PORT (luigid listens on 8082 by default)"
+    return None
 
 
 def _one_attempt(url: str) -> luigi.rpc.RemoteScheduler:
