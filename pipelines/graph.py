@@ -57,11 +57,12 @@ def defined_at(task: luigi.Task, method: str) -> str:
 
 
 def _wrong_kind(task: luigi.Task, method: str, value: object, expected: str) -> TaskDefinitionError:
-    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-    return TaskDefinitionError(
-        f"{describe(task)}: {method}() returned a {type(value).__name__} ({shown}), "
-        f"not {expected}{defined_at(task, method)}"
-    )
+    if isinstance(value, type):
+        what = f"the class {value.__name__}, not an instance of it ({value.__name__}(...))"
+    else:
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        what = f"a {type(value).__name__} ({shown}), not {expected}"
+    return TaskDefinitionError(f"{describe(task)}: {method}() returned {what}{defined_at(task, method)}")
 
 
 def dependencies(task: luigi.Task) -> list[luigi.Task]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import functools
+import inspect
 import json
 import logging
 import os
@@ -15,11 +17,12 @@ import luigi.configuration
 import luigi.interface
 import luigi.scheduler
 import luigi.worker
+from luigi.task import flatten
 
 from pipelines.describe import describe
 from pipelines.embedded_scheduler import EmbeddedScheduler
 from pipelines.error_text import decode_explanation, error_line
-from pipelines.graph import is_external, missing_outputs
+from pipelines.graph import TaskDefinitionError, defined_at, is_external, missing_outputs
 from pipelines.outcome import Outcome, RunObserver, TaskReport
 from pipelines.records import fingerprints, keyed_inputs, make_record, write_record
 from pipelines.retry import guarding_hooks, retrying, timeout_of
@@ -113,6 +116,7 @@ class RecordingWorker(luigi.worker.Worker):
             elif not is_external(task):
                 self._begin_record(task, self.started[task_id][1])
                 retrying(task)
+                checking_yields(task)
                 guarding_hooks(task)
                 if self.options.task_logs is not None:
                     self.options.task_logs.capture(task)
@@ -280,6 +284,36 @@ def _outputs_not_written(task: luigi.Task) -> str:
     if not missing:
         return "run() finished but the task is not complete (its complete() returned false)"
     return "run() finished without writing its output: " + ", ".join(missing)
+
+
+def checking_yields(task: luigi.Task) -> None:
+    """Make a run() that yields dynamic dependencies fail clearly when it yields something that is
+    not a Task (luigi fails with "'str' object has no attribute 'task_id'")."""
+    run = task.run
+    if not inspect.isgeneratorfunction(run) or getattr(run, "_dashpipe_checked", False):
+        return
+
+    @functools.wraps(run)
+    def run_checking_yields(*args, **kwargs):
+        dependencies = run(*args, **kwargs)
+        sent = None
+        while True:
+            try:
+                value = dependencies.send(sent)
+            except StopIteration as stop:
+                return stop.value
+            for each in flatten(value):
+                if not isinstance(each, luigi.Task):
+                    dependencies.close()
+                    shown = repr(each) if len(repr(each)) <= 80 else repr(each)[:77] + "..."
+                    raise TaskDefinitionError(
+                        f"{describe(task)}: run() yielded a {type(each).__name__} ({shown}), "
+                        f"not a luigi Task{defined_at(task, 'run')}"
+                    )
+            sent = yield value
+
+    run_checking_yields._dashpipe_checked = True  # type: ignore[attr-defined]
+    task.run = run_checking_yields
 
 
 def _already_current() -> None:

@@ -1,0 +1,5 @@
+import luigi
+
+class Split(luigi.Task):
+    def output(self):
+        return ["build/train.csv", "build/test.csv"]
