@@ -38,14 +38,19 @@ def render(template: str, values: Mapping[str, Any]) -> str:
 
 
 def env_names(value: Any) -> set[str]:
-    """Every ``${env:NAME}`` in a string, or in the strings of a nested dict or list."""
-    if isinstance(value, str):
-        return set(ENV_REFERENCE.findall(value))
-    if isinstance(value, Mapping):
-        return set().union(*(env_names(item) for item in value.values())) if value else set()
-    if isinstance(value, list | tuple):
-        return set().union(*(env_names(item) for item in value)) if value else set()
-    return set()
+    """Every ``${env:NAME}`` in a string, or in the strings of a nested dict or list (walked with a
+    stack, not recursion, like every walk over pipeline data)."""
+    names: set[str] = set()
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            names.update(ENV_REFERENCE.findall(item))
+        elif isinstance(item, Mapping):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return names
 
 
 def resolve_env(value: Any, where: str) -> Any:

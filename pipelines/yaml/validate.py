@@ -6,6 +6,7 @@ import difflib
 import functools
 import importlib
 import json
+import math
 import os
 import re
 import types
@@ -49,6 +50,7 @@ def _schema_validator() -> Any:
     return jsonschema.Draft202012Validator(SCHEMA)
 
 
+NUMBER_KEYS = ("priority", "retries", "retry_delay", "retry_backoff", "timeout")
 _REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 CALLABLE_ARGUMENTS = ("inputs", "outputs", "params")
 _NAME_RULES = {
@@ -110,6 +112,7 @@ class _Checker:
         self.document = document
         self.path = document.path
         self.issues: list[Issue] = []
+        self.misshapen: set[tuple] = set()  # key paths whose value the schema found of the wrong type
 
     def add(self, key_path: tuple, message: str, *, key: bool = False) -> None:
         self.issues.append(Issue(self.path, self.document.where(key_path, key=key), key_path, message))
@@ -135,13 +138,21 @@ class _Checker:
                     f"duplicate key {key_path[-1]!r}" + (f" (first at line {first.line})" if first else ""),
                 )
             )
+        misshapen: list[tuple] = []
         for error in _schema_validator().iter_errors(data):
             self._schema_issue(error)
-        return self._semantics(data)
+            if error.validator == "type":
+                misshapen.append(tuple(error.absolute_path))
+        # The checks of meaning below see only values whose shape the schema vouched for: a list
+        # where a mapping belongs is reported once, above, and never reaches code that calls .items().
+        self.misshapen = set(misshapen)
+        return self._semantics(_without(data, misshapen))
 
     def _schema_issue(self, error: Any) -> None:
         path = tuple(error.absolute_path)
         validator, value = error.validator, error.validator_value
+        if validator in ("minimum", "maximum", "exclusiveMinimum") and not _finite(error.instance):
+            return  # NaN and infinity get one message of their own ("must be a finite number")
         if "propertyNames" in error.schema_path:
             self.add(
                 (*path, error.instance),
@@ -178,6 +189,10 @@ class _Checker:
             self.add(path, what.get(str(path[-1]) if path else "", error.message))
         elif validator == "minimum":
             self.add(path, f"must be at least {value}, got {error.instance}")
+        elif validator == "maximum":
+            self.add(path, f"must be at most {value}, got {error.instance}")
+        elif validator == "exclusiveMinimum":
+            self.add(path, f"must be more than {value}, got {error.instance}")
         elif validator == "minLength":
             self.add(path, "must not be empty")
         else:
@@ -228,7 +243,9 @@ class _Checker:
                 "default" in declaration,
                 str(declaration.get("description", "")),
             )
-            problem = default_problem(spec)
+            problem = default_problem(spec) or (
+                None if _finite(spec.default) else f"must be a finite number, got {spec.default}"
+            )
             if problem:
                 self.add(("params", name, "default"), problem)
             if name in RESERVED_NAMES:
@@ -243,6 +260,10 @@ class _Checker:
 
     def _step(self, name: str, raw: dict, params: dict[str, ParamSpec], all_steps: dict) -> StepSpec:
         where = ("steps", name)
+        for key in NUMBER_KEYS:
+            # JSON Schema knows no NaN or infinity, and NaN passes every minimum: refused here.
+            if not _finite(raw.get(key)):
+                self.add((*where, key), f"must be a finite number, got {raw[key]}")
         run, shell = raw.get("run"), raw.get("shell")
         if run is None and shell is None:
             self.add(where, "a step needs 'run' (a Python callable, module:function) or 'shell' (a command)")
@@ -381,16 +402,17 @@ class _Checker:
             return None
 
     def _check_env_values(self, where: tuple, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                self._check_env_values((*where, key), item)
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                self._check_env_values((*where, index), item)
-        else:
-            for name in sorted(env_names(value)):
-                if name not in os.environ:
-                    self.add(where, f"environment variable {name} is not set")
+        pending = [(where, value)]
+        while pending:
+            at, item = pending.pop()
+            if isinstance(item, dict):
+                pending.extend(((*at, key), child) for key, child in reversed(item.items()))
+            elif isinstance(item, list):
+                pending.extend(((*at, index), child) for index, child in reversed(list(enumerate(item))))
+            else:
+                for name in sorted(env_names(item)):
+                    if name not in os.environ:
+                        self.add(at, f"environment variable {name} is not set")
 
     def _check_type(self, where: tuple, type_name: Any) -> None:
         if type_name is None:
@@ -548,6 +570,9 @@ class _Checker:
         for name in names:
             if name.startswith(("inputs.", "outputs.")) and name not in extra:
                 kind, _, item = name.partition(".")
+                if {(*where[:-1], kind), (*where[:-1], kind, item)} & self.misshapen:
+                    reported.append(name)  # its declaration was reported as misshapen already
+                    continue
                 choices = [entry.split(".", 1)[1] for entry in extra if entry.startswith(kind)]
                 self.add(
                     where, f"{{{name}}}: this step has no {kind[:-1]} {item!r}{did_you_mean(item, choices)}"
@@ -591,37 +616,47 @@ class _Checker:
                     self.add(where, f"step {step.name!r} reads its own output {spec.output!r}")
 
     def _check_cycles(self, steps: dict[str, StepSpec]) -> None:
+        """Depth-first search with an explicit stack: a chain of thousands of steps is no deeper a
+        problem than three, and each cycle is reported once, in full, at the input that closes it."""
         state: dict[str, str] = {}
         reported: set[frozenset[str]] = set()
-
-        def visit(name: str, trail: list[str]) -> None:
-            state[name] = "active"
-            for input_name, spec in steps[name].inputs.items():
-                upstream = spec.step
-                if upstream is None or upstream not in steps or upstream == name:
-                    continue
-                if state.get(upstream) == "active":
-                    cycle = [*trail[trail.index(upstream) :], upstream]
-                    if frozenset(cycle) not in reported:
-                        reported.add(frozenset(cycle))
-                        # Pinned to the input that closes the loop.
-                        self.add(
-                            ("steps", name, "inputs", input_name),
-                            "cycle: " + " → ".join(reversed(cycle)) + " (each reads the next one's output)",
-                        )
-                elif upstream not in state:
-                    visit(upstream, [*trail, upstream])
-            state[name] = "done"
-
-        for name in steps:
-            if name not in state:
-                visit(name, [name])
+        for start in steps:
+            if start in state:
+                continue
+            state[start] = "active"
+            trail = [start]
+            stack = [iter(steps[start].inputs.items())]
+            while stack:
+                name = trail[-1]
+                for input_name, spec in stack[-1]:
+                    upstream = spec.step
+                    if upstream is None or upstream not in steps or upstream == name:
+                        continue
+                    if state.get(upstream) == "active":
+                        cycle = [*trail[trail.index(upstream) :], upstream]
+                        if frozenset(cycle) not in reported:
+                            reported.add(frozenset(cycle))
+                            self.add(
+                                ("steps", name, "inputs", input_name),
+                                "cycle: "
+                                + " → ".join(reversed(cycle))
+                                + " (each reads the next one's output)",
+                            )
+                    elif upstream not in state:
+                        state[upstream] = "active"
+                        trail.append(upstream)
+                        stack.append(iter(steps[upstream].inputs.items()))
+                        break
+                else:
+                    state[name] = "done"
+                    trail.pop()
+                    stack.pop()
 
     def _check_output_collisions(self, steps: dict[str, StepSpec]) -> None:
         writers: dict[str, tuple[str, str]] = {}
         for step in steps.values():
             for output in step.outputs.values():
-                key = output.url.strip().rstrip("/")
+                key = _location_key(output.url)
                 if key in writers:
                     first_step, first_output = writers[key]
                     self.add(
@@ -631,6 +666,59 @@ class _Checker:
                     )
                 else:
                     writers[key] = (step.name, output.name)
+
+
+def _finite(value: Any) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def _location_key(url: str) -> str:
+    """Where an output lands, so two spellings of one file collide: local paths are normalised
+    (build/tmp/../out.txt, ./build//out.txt and build/out.txt are one file, relative paths all being
+    resolved from the same working directory); URLs keep their text except for a trailing slash or
+    repeated slashes in the path, which object stores and file systems read alike."""
+    url = url.strip()
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        local = url.removeprefix("file:")
+        return os.path.normpath(local) if local else url
+    if scheme == "file":
+        return os.path.normpath(rest)
+    return f"{scheme}://{re.sub('/+', '/', rest).rstrip('/')}"
+
+
+def _without(data: Any, paths: list[tuple]) -> Any:
+    """``data`` minus the values at ``paths``, copying only the containers on the way (no recursion)."""
+    if not paths:
+        return data
+    if () in paths:
+        return None
+    root: Any = data.copy() if isinstance(data, dict | list) else data
+    copies: dict[tuple, Any] = {(): root}
+    for path in sorted(set(paths), key=len):
+        node = root
+        for depth, part in enumerate(path[:-1], start=1):
+            prefix = path[:depth]
+            child = node[part] if _holds(node, part) else None
+            if not isinstance(child, dict | list):
+                break
+            if prefix not in copies:
+                copies[prefix] = child.copy()
+                node[part] = copies[prefix]
+            node = copies[prefix]
+        else:
+            last = path[-1]
+            if isinstance(node, dict) and last in node:
+                del node[last]
+            elif isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node):
+                node[last] = None  # indexes of later items stay as the schema reported them
+    return root
+
+
+def _holds(node: Any, part: Any) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
 def _number(value: Any, default: float | None) -> float | None:
