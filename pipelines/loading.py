@@ -15,7 +15,9 @@ from typing import Any
 import luigi
 from luigi.parameter import ParameterVisibility
 
+from pipelines.error_text import error_location
 from pipelines.errors import ParameterError, TaskLoadError
+from pipelines.retry import check_task_attributes
 from pipelines.suggest import did_you_mean
 
 
@@ -24,8 +26,14 @@ def _import_error(reference: str, exc: BaseException) -> TaskLoadError:
         return TaskLoadError(
             f"cannot import {reference}: syntax error at {exc.filename}:{exc.lineno}: {exc.msg}"
         )
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    # The innermost frame is often the standard library's (os.environ[...] fails in <frozen os>):
+    # the user's own line is the one to fix, the same rule a failing task's report follows.
+    location = error_location("".join(traceback.format_exception(exc, chain=False)))
+    if location is not None:
+        where = " at " + location.split(", in ", 1)[0]
+    else:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
     return TaskLoadError(f"cannot import {reference}: {type(exc).__name__}{where}: {exc}")
 
 
@@ -103,6 +111,12 @@ def load_task_class(spec: str) -> type[luigi.Task]:
         raise TaskLoadError(f"no task {task_name!r} in {module_ref}{listing}{did_you_mean(task_name, tasks)}")
     if not (inspect.isclass(task_class) and issubclass(task_class, luigi.Task)):
         raise TaskLoadError(f"{spec} is a {type(task_class).__name__}, not a luigi Task class")
+    # Every task of the module, not only the one named: its upstream tasks are mostly there, and
+    # a wrong retry or timeout is better refused before the run than found when a step fails.
+    for value in vars(module).values():
+        if inspect.isclass(value) and issubclass(value, luigi.Task) and value.__module__ == module.__name__:
+            check_task_attributes(value)
+    check_task_attributes(task_class)
     return task_class
 
 

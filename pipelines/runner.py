@@ -189,6 +189,8 @@ def run_tasks(
         _explain_done_elsewhere(scheduler_url, reports)
     _name_blockers(reports, assessment.graph if assessment else None)
     exit_code = _exit_code(reports) if scheduler_url else _EXIT_CODES.get(result.status, ExitCode.TASK_FAILED)
+    if exit_code is ExitCode.TASK_FAILED and not any(report.outcome.is_failure for report in reports):
+        exit_code = _exit_code(reports)  # luigi calls a run blocked on a yielded missing input failed
     return RunReport(
         reports,
         exit_code,

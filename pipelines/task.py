@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
 import luigi
+import luigi.worker
 from luigi.parameter import ParameterVisibility
 from luigi.task import flatten
+from luigi.task_register import Register
 
 from targets import BaseTarget, target_for_url
 from targets.storage import redact
@@ -56,7 +59,16 @@ class Task(luigi.Task):
     @classmethod
     def get_param_values(cls, params: Any, args: Any, kwargs: Any) -> list[tuple[str, Any]]:
         # luigi resolves the same arguments twice per new task, once to look up its instance
-        # cache and once in __init__; the second time is served from the first.
+        # cache and once in __init__; the second time is served from the first. Only a call for
+        # this class's own parameters may be: luigi.util.common_params asks with a subset, and
+        # with another class's parameters, and must get luigi's answer.
+        own = cls.__dict__.get("_dashpipe_params")
+        if (
+            own is None
+            or len(params) != len(own)
+            or any(mine is not theirs for mine, theirs in zip(own, params, strict=True))
+        ):
+            return super().get_param_values(params, args, kwargs)
         try:
             key = (tuple(args), tuple(sorted(kwargs.items())))
             hash(key)
@@ -121,3 +133,41 @@ class External(luigi.ExternalTask):
     def resolved_options(self) -> dict[str, Any]:
         """The storage options for the target; subclasses may resolve references in them."""
         return dict(self.options)
+
+
+def _unregister(*classes: type[luigi.Task]) -> None:
+    """Take our base classes out of luigi's registry of task names.
+
+    luigi finds a task class by family name in ``Register._reg``; there ours, named ``Task`` and
+    ``External``, would make a user's own un-namespaced ``Task`` or ``External`` ambiguous, the
+    way a second luigi.Task would. Subclasses register as usual.
+    """
+    Register._reg[:] = [registered for registered in Register._reg if registered not in classes]
+
+
+_unregister(Task, External)
+
+
+_luigi_load_task = luigi.worker.load_task
+
+
+def _load_task_from_its_module(module: str | None, task_name: str, params_str: dict[str, str]) -> luigi.Task:
+    """What a run() yielded, rebuilt in the worker from (module, family, params) as luigi does, but
+    looked up in that module first and in the registry of names only after.
+
+    By name alone, our unregistered base classes are not found, and two modules' classes of one
+    family are ambiguous (TaskClassAmbigiousException) though luigi was told which module.
+    """
+    if module is not None:
+        candidates = [
+            value
+            for value in vars(importlib.import_module(module)).values()
+            if isinstance(value, type) and issubclass(value, luigi.Task) and value.__module__ == module
+        ]
+        found = [candidate for candidate in candidates if candidate.get_task_family() == task_name]
+        if len(found) == 1:
+            return found[0].from_str_params(params_str)
+    return _luigi_load_task(module, task_name, params_str)
+
+
+luigi.worker.load_task = _load_task_from_its_module

@@ -1,0 +1,3 @@
+import os
+
+DB_URL = os.environ["DB_URL"]
