@@ -13,6 +13,7 @@ from luigi.task import flatten
 
 from pipelines.describe import describe
 from pipelines.errors import PipelineError
+from pipelines.retry import check_task_attributes
 from targets.errors import DashPipelineError, IncompleteOutputError, StorageError, TargetError
 
 T = TypeVar("T")
@@ -144,7 +145,12 @@ def build_graph(goals: list[luigi.Task]) -> Graph:
     graph = Graph(goals=list(goals))
     needs: dict[str, list[luigi.Task]] = {}
 
+    checked: set[type] = set()
+
     def expand(task: luigi.Task) -> list[luigi.Task]:
+        if type(task) not in checked:  # classes reached only through requires() are checked too
+            checked.add(type(task))
+            check_task_attributes(type(task))
         needs[task.task_id] = dependencies(task)  # requires() once per task: it can be costly
         return needs[task.task_id]
 
