@@ -362,7 +362,7 @@ def validate(pipeline: str, json_output: bool) -> None:
 @verbose_option
 @reports_errors
 def list_(ctx: click.Context, pipeline: str, json_output: bool) -> None:
-    """List PIPELINE's steps, inputs and outputs.
+    """List PIPELINE's steps (or the STEPs named), inputs and outputs.
 
     For a Python task: its whole graph, for the parameters given.
     """

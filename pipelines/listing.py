@@ -5,15 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.describe import describe
+from pipelines.errors import PipelineError
 from pipelines.graph import build_graph, outputs_of
 from pipelines.sources import PipelineSource, YamlSource
+from pipelines.suggest import did_you_mean
 
 
 def listing(source: PipelineSource, words: list[str]) -> dict[str, Any]:
     """YAML pipelines list their steps as declared (templates); Python tasks list their graph."""
     if isinstance(source, YamlSource):
-        source.parse(words)  # unknown or malformed parameters are an error here too
+        named, _ = source.parse(words)  # unknown or malformed parameters are an error here too
         spec = source.compiled.spec
+        for name in named:
+            if name not in spec.steps:
+                known = sorted(spec.steps)
+                raise PipelineError(f"{spec.name}: no step {name!r}{did_you_mean(name, known)}")
         return {
             "pipeline": spec.name,
             "file": str(spec.path),
@@ -40,6 +46,7 @@ def listing(source: PipelineSource, words: list[str]) -> dict[str, Any]:
                     "final": step.name in spec.final_steps(),
                 }
                 for step in spec.steps.values()
+                if not named or step.name in named
             ],
         }
     graph = build_graph(source.tasks(words))
