@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import click
 import luigi
 
-from pipelines import hooks
+from pipelines import config_file, hooks
 from pipelines.backfill import backfill_goals
 from pipelines.dag_render import FORMATS, render
 from pipelines.errors import PipelineError
@@ -179,6 +179,7 @@ def verbose_option(command: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dash-pipeline")
+@reports_errors
 def main() -> None:
     """dash-pipeline: a make system for data, built on luigi.
 
@@ -191,6 +192,7 @@ def main() -> None:
     3 an external input is missing, 4 invalid pipeline, task or parameter,
     5 the scheduler failed.
     """
+    config_file.check()  # a luigi.cfg mistake is one error naming file:line and key, before any work
 
 
 def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunReport | None:
