@@ -33,7 +33,19 @@ def temporary_name(path: str) -> str:
 
 def is_temporary(path: str) -> bool:
     name = posixpath.basename(path.rstrip("/"))
-    return name.startswith(".") and TEMP_MARK in name
+    return name.startswith(".") and (TEMP_MARK in name or name.endswith(DIRECTORY_MARK))
+
+
+# A file output found as a directory counts as built only when this sidecar says that the
+# target itself published the directory (``temporary_path``); any other directory in a file's
+# place (a stray ``mkdir``, an S3 prefix of other objects) is an error, not "done".
+DIRECTORY_MARK = ".dashpipe-dir"
+
+
+def directory_marker(path: str) -> str:
+    """The hidden sibling that marks ``path`` as a directory published by its target."""
+    parent, name = posixpath.split(path.rstrip("/"))
+    return posixpath.join(parent, f".{name}{DIRECTORY_MARK}")
 
 
 def fsync_directory(directory: str) -> None:

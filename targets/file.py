@@ -14,13 +14,14 @@ import luigi.format
 import luigi.target
 from luigi.format import FileWrapper, Format
 
-from targets.atomic import open_atomic, temporary_name
+from targets.atomic import directory_marker, open_atomic, temporary_name
 from targets.base import BaseTarget
-from targets.errors import TargetError
+from targets.errors import StorageError, TargetError
 from targets.filesystem import FsspecFileSystem
 from targets.fingerprint import (
     MISSING,
     Fingerprint,
+    is_directory_entry,
     local_fingerprint,
     remote_fingerprint,
     same_content,
@@ -46,6 +47,11 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
     def __init__(
         self, url: str | os.PathLike[str], format: Format | None = None, **storage_options: Any
     ) -> None:
+        if format is not None and not isinstance(format, Format):
+            raise TargetError(
+                f"{redact(str(url))}: format must be a luigi format such as luigi.format.UTF8 or "
+                f"luigi.format.Nop, got {type(format).__name__} {format!r}"[:300]
+            )
         self._storage_options = dict(storage_options)
         self.location = resolve(url, storage_options)
         if self.location.url.endswith("/"):
@@ -64,10 +70,57 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
         return self._fs
 
     def exists(self) -> bool:
-        return self._fs.exists(self.path)
+        """True when a file is there; a directory in its place is an error, never "built"."""
+        return self.check_kind(self.observe()) is not MISSING
+
+    # A file output must be a file: a directory (or object-store prefix) in its place that the
+    # target did not publish itself was not built by it, and counting it as existing would skip
+    # the build. Subclasses whose output is a directory by design say so here.
+    expects_directory = False
+
+    def check_kind(self, observed: Any, marked: bool | None = None) -> Any:
+        """``observed`` (from ``observe``) unchanged, or :class:`StorageError` if it is of the wrong kind.
+
+        A directory is accepted where ``temporary_path()`` published one (its sidecar marker
+        exists; ``marked`` says so when a listing already knows, else it is looked up).
+        """
+        if observed is MISSING or self.expects_directory or not is_directory_entry(observed):
+            return observed
+        if marked is None:
+            marked = self._has_directory_marker()
+        if not marked:
+            raise StorageError(
+                f"{self.display_url} is a directory, expected a file "
+                "(remove it, or write a directory output through temporary_path())"
+            )
+        return observed
+
+    @property
+    def directory_marker_path(self) -> str:
+        """Where the sidecar that marks a directory published by ``temporary_path()`` lives."""
+        return directory_marker(self.location.path)
+
+    def _has_directory_marker(self) -> bool:
+        marker = self.directory_marker_path
+        if self.location.is_local:
+            return os.path.isfile(marker)
+        with storage_errors(self.url, "check"):
+            self.location.fs.invalidate_cache(posixpath.dirname(marker))
+            return bool(self.location.fs.exists(marker))
+
+    def _mark_directory(self, is_directory: bool) -> None:
+        marker, fs = self.directory_marker_path, self.location.fs
+        with storage_errors(self.url, "write"):
+            if is_directory:
+                fs.pipe_file(marker, b"")
+            elif fs.exists(marker):
+                fs.rm_file(marker)
+            fs.invalidate_cache(posixpath.dirname(marker))
 
     def remove(self) -> None:
         self._fs.remove(self.path)
+        if self._fs.exists(self.directory_marker_path):
+            self._fs.remove(self.directory_marker_path)
 
     def fingerprint(self, with_hash: bool = True, listed: Any = None) -> Fingerprint | None:
         """The current version's identity (see :mod:`targets.fingerprint`); ``None`` if missing.
@@ -93,7 +146,8 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
             except FileNotFoundError:
                 return None
             if stat_module.S_ISDIR(stat.st_mode):
-                return None  # a directory: existence only
+                self.check_kind(stat)
+                return None  # a directory by design (a dataset): existence only
             return local_fingerprint(location.path, stat, with_hash=with_hash)
         info = listed if isinstance(listed, dict) else None
         if info is None:
@@ -104,6 +158,7 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
                 except FileNotFoundError:
                     return None
         if info.get("type") == "directory":
+            self.check_kind(info)
             return None
         return remote_fingerprint(location.protocol, info, lambda: location.fs.cat_file(location.path))
 
@@ -115,6 +170,12 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
                 return os.stat(location.path)
             except FileNotFoundError:
                 return MISSING
+            except NotADirectoryError:
+                raise StorageError(
+                    f"cannot check {self.display_url}: a parent of it is a file, not a directory"
+                ) from None
+            except OSError as exc:
+                raise StorageError(f"cannot check {self.display_url}: {exc.strerror}") from None
         with storage_errors(self.url, "check"):
             location.fs.invalidate_cache(location.path)
             try:
@@ -185,7 +246,9 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
             temporary = temporary_name(self.path)
         try:
             yield temporary
+            is_directory = self._fs.isdir(temporary)
             self._fs.move(temporary, self.path)
+            self._mark_directory(is_directory)
         except BaseException:
             if self._fs.exists(temporary):
                 self._fs.remove(temporary)

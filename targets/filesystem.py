@@ -132,12 +132,20 @@ class FsspecFileSystem(luigi.target.FileSystem):
         shutil.rmtree(retired, ignore_errors=True)
 
     def rename_dont_move(self, path: str, dest: str) -> None:
-        """Move ``path`` to ``dest`` unless ``dest`` exists (``FileAlreadyExists``)."""
-        if self.is_local and not os.path.isdir(self._path(path)):
-            source, target = self._path(path), self._path(dest)
+        """Move ``path`` to ``dest`` unless ``dest`` exists (``FileAlreadyExists``), as luigi does.
+
+        An existing ``dest`` wins over a missing ``path``: luigi's callers (``temporary_path``,
+        a second worker finishing the same output) rely on learning that the place is taken.
+        A missing parent directory of ``dest`` is created.
+        """
+        if self.exists(dest):
+            raise luigi.target.FileAlreadyExists(dest)
+        source, target = self._path(path), self._path(dest)
+        if self.is_local and not os.path.isdir(source):
             with storage_errors(path, "move", dest):
+                os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
                 try:
-                    os.link(source, target)  # fails if dest exists, with no window for a race
+                    os.link(source, target)  # fails if dest appeared meanwhile, with no window for a race
                 except FileExistsError:
                     raise luigi.target.FileAlreadyExists(dest) from None
                 except OSError as exc:
@@ -147,8 +155,6 @@ class FsspecFileSystem(luigi.target.FileSystem):
                     os.remove(source)
                     fsync_directory(os.path.dirname(target))
                     return
-        if self.exists(dest):
-            raise luigi.target.FileAlreadyExists(dest)
         self.move(path, dest)
 
     def copy(self, path: str, dest: str) -> None:

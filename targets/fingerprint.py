@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import stat as stat_module
 from collections.abc import Callable
 from typing import Any
 
@@ -129,12 +130,20 @@ class _Missing:
 MISSING = _Missing()
 
 
+def is_directory_entry(observed: Any) -> bool:
+    """Whether a stat result or fsspec info/listing entry names a directory (or an object-store prefix)."""
+    if isinstance(observed, os.stat_result):
+        return stat_module.S_ISDIR(observed.st_mode)
+    return isinstance(observed, dict) and observed.get("type") == "directory"
+
+
 def observe_many(targets: list[Any]) -> dict[int, Any]:
     """What one listing per directory says of each file target: ``{id(target): stat, info or MISSING}``.
 
     Local directories are read with ``os.scandir``; object stores with one ``ls``
     per prefix (S3 returns up to 1,000 keys per request), after dropping fsspec's
-    cached listing. Targets of other kinds are left out.
+    cached listing. Targets of other kinds are left out. A directory where a file
+    target expects a file raises :class:`~targets.errors.StorageError`, as ``exists()`` does.
     """
     from targets.file import FileTarget  # the file module imports this one
     from targets.storage import storage_errors
@@ -152,7 +161,8 @@ def observe_many(targets: list[Any]) -> dict[int, Any]:
             entries = _scan_local(parent)
             for target in members:
                 name = os.path.basename(target.location.path.rstrip("/"))
-                observed[id(target)] = entries.get(name, MISSING)
+                marker = os.path.basename(target.directory_marker_path)
+                observed[id(target)] = target.check_kind(entries.get(name, MISSING), marker in entries)
             continue
         fs = location.fs
         with storage_errors(fs.unstrip_protocol(parent), "list"):
@@ -162,7 +172,8 @@ def observe_many(targets: list[Any]) -> dict[int, Any]:
             except FileNotFoundError:
                 listing = {}
         for target in members:
-            observed[id(target)] = listing.get(target.location.path.rstrip("/"), MISSING)
+            entry = listing.get(target.location.path.rstrip("/"), MISSING)
+            observed[id(target)] = target.check_kind(entry, target.directory_marker_path in listing)
     return observed
 
 

@@ -169,7 +169,7 @@ class MySqlTableTarget(BaseTarget):
             )
         self._settings = {
             "host": parts.hostname,
-            "port": parts.port or int(configured.get("port", 3306)),
+            "port": self._port(parts, configured, shown),
             "user": unquote(parts.username),
             "password": str(password),
             "database": self.database,
@@ -179,9 +179,27 @@ class MySqlTableTarget(BaseTarget):
         # LOAD DATA LOCAL loads about 2.6x faster than INSERTs, but a client that allows it sends
         # any file the server asks for: only for servers you trust, hence off unless asked for.
         bulk_load = options.get("bulk_load", configured.get("bulk_load", False))
-        self.bulk_load = bulk_load is True or str(bulk_load).lower() in ("true", "1", "yes")
+        flag = str(bulk_load).lower()
+        if not isinstance(bulk_load, (bool, str)) or flag not in ("true", "1", "yes", "false", "0", "no", ""):
+            raise TargetError(f"{shown}: bulk_load must be true or false, got {bulk_load!r}")
+        self.bulk_load = flag in ("true", "1", "yes")
         if self.bulk_load:
             self._settings["local_infile"] = True
+
+    @staticmethod
+    def _port(parts: Any, configured: dict[str, Any], shown: str) -> int:
+        try:
+            port = parts.port  # urllib raises ValueError for a port that is not a number in 0-65535
+        except ValueError:
+            raise TargetError(f"malformed URL {shown!r}: the port must be a number from 1 to 65535") from None
+        if port:
+            return int(port)
+        value = configured.get("port", 3306)
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+            raise TargetError(f"luigi.cfg [mysql] port must be a number from 1 to 65535, got {value!r}")
+        if not 0 < int(value) < 65536:
+            raise TargetError(f"luigi.cfg [mysql] port must be a number from 1 to 65535, got {value!r}")
+        return int(value)
 
     @property
     def display_url(self) -> str:

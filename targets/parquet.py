@@ -19,9 +19,48 @@ import pyarrow.parquet as pq
 from targets.errors import IncompleteOutputError, TargetError
 from targets.file import FileTarget
 from targets.fingerprint import Fingerprint, same_content, sha256_of_file
-from targets.storage import storage_errors
+from targets.storage import redact, storage_errors
 
 MARKER_NAME = "_SUCCESS"
+
+
+# What pyarrow's Parquet writer knows; checked up front so a typo fails at declaration, not after
+# the task computed its table.
+COMPRESSIONS = frozenset({"none", "snappy", "gzip", "brotli", "lz4", "zstd"})
+
+
+def _partition_columns(value: Any, url: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        # list("store") would silently partition by the columns s, t, o, r, e.
+        raise TargetError(
+            f"{redact(url)}: partition_cols must be a list of column names, got the string {value!r} "
+            f"(did you mean [{value!r}]?)"
+        )
+    if not isinstance(value, Sequence) or isinstance(value, bytes):
+        raise TargetError(
+            f"{redact(url)}: partition_cols must be a list of column names, got {type(value).__name__}"
+        )
+    columns = list(value)
+    for column in columns:
+        if not isinstance(column, str) or not column or "/" in column or "=" in column:
+            raise TargetError(
+                f"{redact(url)}: partition_cols must be non-empty column names without '/' or '=', "
+                f"got {column!r}"
+            )
+    duplicates = sorted({column for column in columns if columns.count(column) > 1})
+    if duplicates:
+        raise TargetError(f"{redact(url)}: partition_cols names {duplicates} more than once")
+    return columns
+
+
+def _compression(value: Any, url: str) -> str:
+    if value is None:
+        return "none"
+    if not isinstance(value, str) or value.lower() not in COMPRESSIONS:
+        raise TargetError(f"{redact(url)}: compression must be one of {sorted(COMPRESSIONS)}, got {value!r}")
+    return value.lower()
 
 
 class ParquetTarget(FileTarget):
@@ -47,8 +86,8 @@ class ParquetTarget(FileTarget):
         **storage_options: Any,
     ) -> None:
         url = os.fspath(url)
-        self.partition_cols = list(partition_cols or [])
-        self.compression = compression
+        self.partition_cols = _partition_columns(partition_cols, url)
+        self.compression = _compression(compression, url)
         super().__init__(
             url.rstrip("/") if self.partition_cols else url, format=luigi.format.Nop, **storage_options
         )
@@ -61,6 +100,10 @@ class ParquetTarget(FileTarget):
     @property
     def is_dataset(self) -> bool:
         return self._marker is not None
+
+    @property
+    def expects_directory(self) -> bool:  # type: ignore[override]
+        return self.is_dataset
 
     def exists(self) -> bool:
         return self._marker.exists() if self._marker else super().exists()

@@ -11,8 +11,12 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import logging
 import os
+import posixpath
 import re
+import socket
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -94,8 +98,12 @@ class Location:
     def _create_filesystem(self) -> AbstractFileSystem:
         if self._fs_class is LocalFileSystem and not self._options:
             return _local_filesystem()
+        options = with_backend_defaults(self.protocol, self._options)
+        if self.protocol == "gcs":
+            _quiet_gcsfs_retry_log()
+            _probe_endpoint(options.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST"), self.url)
         try:
-            fs = self._fs_class(**self._options)
+            fs = self._fs_class(**options)
             if self.protocol == "s3":
                 _send_uploads_without_waiting_for_continue(fs)
             return fs
@@ -107,6 +115,72 @@ class Location:
                 f"cannot set up storage for {redact(self.url)!r} with options {sorted(self._options)}: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
+
+
+# botocore's defaults wait 60 s to connect and retry 5 times ("legacy" mode) under s3fs's own
+# 5 retries: a closed endpoint took 11 s to report and one that drops packets minutes. These
+# give up within seconds on a dead endpoint, still ride out a brief hiccup, and lose to any
+# config_kwargs key the user sets (luigi.cfg [s3] or the target's options).
+_S3_CONFIG_DEFAULTS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "retries": {"max_attempts": 3, "mode": "standard"},
+}
+_PROBE_TIMEOUT_S = 5.0
+
+
+def with_backend_defaults(protocol: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` completed with the project's defaults for the backend; given values always win."""
+    merged = dict(options)
+    if protocol == "s3":
+        given = merged.get("config_kwargs")
+        if given is None or isinstance(given, Mapping):
+            merged["config_kwargs"] = {**_S3_CONFIG_DEFAULTS, **(given or {})}
+    return merged
+
+
+@functools.cache
+def _quiet_gcsfs_retry_log() -> None:
+    # gcsfs logs each failed request with logger.exception before re-raising it: the traceback
+    # reached the terminal, then the same failure arrived here and became the one-line error.
+    logging.getLogger("gcsfs").addFilter(_drop_reraised_failures)
+
+
+def _drop_reraised_failures(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    return not (record.exc_info and ("out of retries" in message or "non-retriable" in message))
+
+
+_reachable: set[tuple[str, int, int]] = set()
+
+
+def _probe_endpoint(endpoint: str | None, url: str) -> None:
+    """Refuse an explicitly configured GCS endpoint that accepts no connection, in one line, at once.
+
+    gcsfs retries every request 6 times with backoff, fixed in its code: a closed endpoint took
+    35 s to report. One TCP connection per endpoint and process says the same in milliseconds.
+    Only an endpoint given by the user is probed: gcsfs's own session connects directly (it
+    ignores proxy settings), so a direct probe sees what gcsfs would see.
+    """
+    if not endpoint:
+        return
+    parts = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    try:
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise TargetError(f"malformed endpoint_url {redact(endpoint)!r} for {redact(url)!r}") from None
+    if not host:
+        raise TargetError(f"malformed endpoint_url {redact(endpoint)!r} for {redact(url)!r}")
+    key = (host, port, os.getpid())
+    if key in _reachable:
+        return
+    try:
+        socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_S).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StorageError(
+            f"cannot reach {redact(url)}: storage endpoint unreachable: {redact(endpoint)} ({reason})"
+        ) from None
+    _reachable.add(key)
 
 
 def _send_uploads_without_waiting_for_continue(fs: AbstractFileSystem) -> None:
@@ -186,12 +260,35 @@ def filesystem_class(protocol: str, url: str) -> type[AbstractFileSystem]:
         ) from None
 
 
-def _parse_option(value: str) -> Any:
+def _parse_option(value: str, protocol: str, key: str) -> Any:
     # luigi.cfg values are strings; JSON lets `anon = true` or a dict of client kwargs through typed.
     try:
         return json.loads(value)
-    except ValueError:
+    except ValueError as exc:
+        if value.lstrip()[:1] in ("{", "[", '"'):
+            # Meant as JSON but broken: passing the text on would fail far away, inside the backend.
+            raise TargetError(
+                f"{config_file_naming(protocol, key)} [{protocol}] {key}: not valid JSON ({exc}): {value!r}"
+            ) from None
         return value
+
+
+def config_file_naming(section: str, key: str) -> str:
+    """``luigi.cfg (/path/to/it)``: the file luigi read ``[section] key`` from, for messages."""
+    import configparser
+
+    found = "luigi.cfg"
+    for path in luigi.configuration.LuigiConfigParser._config_paths:
+        if not os.path.isfile(path):
+            continue
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            continue
+        if parser.has_option(section, key):
+            found = f"luigi.cfg ({path})"  # later files win in luigi, so the last one is the source
+    return found
 
 
 def _luigi_config() -> Any:
@@ -222,7 +319,7 @@ def _read_configured_options(config: Any, protocol: str) -> dict[str, Any]:
             raw = config.get(protocol, key)
         except Exception as exc:  # luigi raises its own interpolation errors for unset ${ENV} names
             raise TargetError(f"luigi.cfg [{protocol}] {key}: {exc}") from None
-        options[key] = _parse_option(raw)
+        options[key] = _parse_option(raw, protocol, key)
     if protocol == "s3":
         options = {_LUIGI_S3_KEYS.get(key, key): value for key, value in options.items()}
         if "region_name" in options:
@@ -235,6 +332,23 @@ def _read_configured_options(config: Any, protocol: str) -> dict[str, Any]:
 _PLAIN_ABSOLUTE_PATH = re.compile(r"^/(?!.*(//|/\./|/\.\./|/\.?\.?$))[^\x00\s:][^\x00]*[^/\s]$")
 
 
+def normalise_local_url(url: str) -> str:
+    """``url`` with ``.``, ``..`` and repeated slashes folded away, as ninja does, keeping a trailing '/'.
+
+    ``build/tmp/../out.txt`` and ``build/out.txt`` are one output: its records, messages and
+    fingerprint keys must agree. Only local paths: on object stores ``..`` is a literal part of
+    a key. Symbolic links are not followed, so this may differ from what the kernel resolves
+    (``link/..``), as in ninja and make.
+    """
+    scheme, separator, path = url.partition("://") if "://" in url else ("", "", url)
+    folded = posixpath.normpath(path)
+    if folded.startswith("//"):
+        folded = "/" + folded.lstrip("/")  # POSIX keeps a leading '//'; on Linux it is '/'
+    if path.endswith("/") and not folded.endswith("/"):
+        folded += "/"  # a trailing slash says "directory": the caller decides whether that is allowed
+    return f"{scheme}{separator}{folded}"
+
+
 def resolve(url: object, storage_options: Mapping[str, Any] | None = None) -> Location:
     """Validate ``url`` and return its :class:`Location`; no request is made yet."""
     if isinstance(url, str) and not storage_options and _PLAIN_ABSOLUTE_PATH.match(url) and ":" not in url:
@@ -242,6 +356,8 @@ def resolve(url: object, storage_options: Mapping[str, Any] | None = None) -> Lo
         return Location(url, "file", LocalFileSystem, configured_options("file"), path=url)
     protocol, _ = split_url(url)
     url = os.fspath(url)  # type: ignore[arg-type]
+    if protocol == "file":
+        url = normalise_local_url(url)
     fs_class = filesystem_class(protocol, url)
     try:
         # Host, port, user and password written in the URL itself (sftp://user@host/...).

@@ -36,6 +36,10 @@ INVALID_YAML = sorted((REPO / "tests" / "data" / "invalid").glob("*.yaml"))
 HANG_S = 45
 
 
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES) + len(INVALID_YAML) >= 100
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_bad_input_ends_in_a_clear_error(case: Path, tmp_path: Path) -> None:
     spec = yaml.safe_load((case / "case.yaml").read_text(encoding="utf-8"))

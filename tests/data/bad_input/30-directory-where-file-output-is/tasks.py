@@ -1,0 +1,12 @@
+import luigi
+
+from targets import FileTarget
+
+
+class Hello(luigi.Task):
+    def output(self):
+        return FileTarget("build/hello.txt")
+
+    def run(self):
+        with self.output().open("w") as out:
+            out.write("hello\n")
