@@ -57,12 +57,17 @@ def defined_at(task: luigi.Task, method: str) -> str:
     return f" (defined at {path}:{line})"
 
 
+def short_repr(value: object, width: int = 80) -> str:
+    """``repr(value)``, cut to ``width`` characters for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _wrong_kind(task: luigi.Task, method: str, value: object, expected: str) -> TaskDefinitionError:
     if isinstance(value, type):
         what = f"the class {value.__name__}, not an instance of it ({value.__name__}(...))"
     else:
-        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-        what = f"a {type(value).__name__} ({shown}), not {expected}"
+        what = f"a {type(value).__name__} ({short_repr(value)}), not {expected}"
     return TaskDefinitionError(f"{describe(task)}: {method}() returned {what}{defined_at(task, method)}")
 
 

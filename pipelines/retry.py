@@ -33,6 +33,7 @@ import luigi
 from pipelines import hooks
 from pipelines.describe import describe
 from pipelines.errors import ParameterError
+from pipelines.value_words import kind_and_value
 
 logger = logging.getLogger("dashpipe")
 
@@ -51,25 +52,12 @@ def _attribute_rules() -> dict[str, dict[str, Any]]:
     return rules
 
 
-def _kind(value: Any) -> str:
-    names = {
-        str: "text",
-        bool: "true/false",
-        int: "a number",
-        float: "a number",
-        list: "a list",
-        dict: "a mapping",
-    }
-    # As the YAML validator shows a value, so one mistake reads the same in either kind of task.
-    return f"{names.get(type(value), type(value).__name__)} {json.dumps(value, default=repr)[:40]}"
-
-
 def attribute_problem(value: Any, rule: dict[str, Any]) -> str | None:
     """What is wrong with ``value`` under a schema ``rule`` (type, finiteness, range), in the words
     ``dashpipe validate`` uses for YAML, or None when it is fine."""
     wanted = rule["type"]
     if isinstance(value, bool) or not isinstance(value, int if wanted == "integer" else (int, float)):
-        return f"expected {'an integer' if wanted == 'integer' else 'a number'}, got {_kind(value)}"
+        return f"expected {'an integer' if wanted == 'integer' else 'a number'}, got {kind_and_value(value)}"
     if isinstance(value, float) and not math.isfinite(value):
         return f"must be a finite number, got {value}"
     if "minimum" in rule and value < rule["minimum"]:

@@ -22,7 +22,7 @@ from luigi.task import flatten
 from pipelines.describe import describe
 from pipelines.embedded_scheduler import EmbeddedScheduler
 from pipelines.error_text import decode_explanation, error_line
-from pipelines.graph import TaskDefinitionError, defined_at, is_external, missing_outputs
+from pipelines.graph import TaskDefinitionError, defined_at, is_external, missing_outputs, short_repr
 from pipelines.outcome import Outcome, RunObserver, TaskReport
 from pipelines.records import fingerprints, keyed_inputs, make_record, write_record
 from pipelines.retry import guarding_hooks, retrying, timeout_of
@@ -305,9 +305,8 @@ def checking_yields(task: luigi.Task) -> None:
             for each in flatten(value):
                 if not isinstance(each, luigi.Task):
                     dependencies.close()
-                    shown = repr(each) if len(repr(each)) <= 80 else repr(each)[:77] + "..."
                     raise TaskDefinitionError(
-                        f"{describe(task)}: run() yielded a {type(each).__name__} ({shown}), "
+                        f"{describe(task)}: run() yielded a {type(each).__name__} ({short_repr(each)}), "
                         f"not a luigi Task{defined_at(task, 'run')}"
                     )
             sent = yield value

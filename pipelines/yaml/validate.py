@@ -21,6 +21,7 @@ from pipelines.errors import PipelineError, TaskLoadError
 from pipelines.loading import load_task_class, make_importable_from, relative_task_reference
 from pipelines.suggest import did_you_mean
 from pipelines.task import Task
+from pipelines.value_words import kind_and_value
 from pipelines.yaml import source
 from pipelines.yaml.issues import Issue, PipelineInvalid
 from pipelines.yaml.params import default_problem, luigi_parameter
@@ -57,22 +58,6 @@ _NAME_RULES = {
     "pipeline": "a pipeline name starts with a letter and uses letters, digits, _ and -",
     "run": "expected module:function, e.g. my_package.steps:clean",
 }
-
-
-def _kind(value: Any) -> str:
-    names = {
-        dict: "a mapping",
-        list: "a list",
-        str: "text",
-        bool: "true/false",
-        int: "a number",
-        float: "a number",
-    }
-    return (
-        f"{names.get(type(value), type(value).__name__)} {json.dumps(value)[:40]}"
-        if value is not None
-        else "nothing"
-    )
 
 
 def _expected(types: str | list[str]) -> str:
@@ -125,7 +110,7 @@ class _Checker:
             self.add(
                 (),
                 "expected a mapping with the keys 'pipeline' and 'steps'"
-                + ("" if data is None else f", got {_kind(data)}"),
+                + ("" if data is None else f", got {kind_and_value(data)}"),
             )
             return None
         for key_path, position in self.document.duplicates:
@@ -171,7 +156,7 @@ class _Checker:
                 if key not in error.instance and not difflib.get_close_matches(key, present, n=1, cutoff=0.6):
                     self.add(path, f"missing required key {key!r}", key=True)
         elif validator == "type":
-            self.add(path, f"expected {_expected(value)}, got {_kind(error.instance)}")
+            self.add(path, f"expected {_expected(value)}, got {kind_and_value(error.instance)}")
         elif validator == "enum":
             self.add(
                 path,
