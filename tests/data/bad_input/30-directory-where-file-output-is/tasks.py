@@ -5,7 +5,7 @@ from targets import FileTarget
 
 class Hello(luigi.Task):
     def output(self):
-        return FileTarget("build/hello.txt")
+        return FileTarget("reports/hello.txt")
 
     def run(self):
         with self.output().open("w") as out:
