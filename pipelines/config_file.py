@@ -5,9 +5,8 @@ without ``=`` is a traceback before any of our code has run, and configparser al
 ``:`` (``endpoint_url http://host`` quietly becomes the key ``endpoint_url http``). Values are
 only read, and so only fail, much later (a bad ``[notify] timeout`` at the end of a long run).
 This module reads the same files as luigi, in the same order and with the same parser settings,
-and checks every key dash-pipeline reads against one table, :data:`RULES`.
-
-It never imports luigi: :func:`check_syntax` must run before luigi is imported.
+and checks every key dash-pipeline reads against one table, :data:`RULES`. A line luigi itself
+cannot parse stops ``import luigi`` first: :mod:`pipelines.unreadable_config` reports that one.
 """
 
 from __future__ import annotations
@@ -20,11 +19,11 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import urlsplit
 
 from pipelines.errors import PipelineError
 from pipelines.suggest import did_you_mean
+from pipelines.unreadable_config import describe
 
 # luigi.configuration.LuigiConfigParser._config_paths, in luigi 3.8.1; LUIGI_CONFIG_PATH comes last.
 LUIGI_CONFIG_PATHS = ("/etc/luigi/client.cfg", "/etc/luigi/luigi.cfg", "client.cfg", "luigi.cfg")
@@ -171,8 +170,6 @@ OWN_SECTIONS = ("dashpipe", "notify", "hooks", "retcode")  # retcode: luigi's ke
 # Every value of [resources] is read with int() by luigi's scheduler.
 WHOLE_SECTIONS = {"resources": _number(0, integer=True)}
 STORAGE_SECTIONS = {"s3", "s3a", "gcs", "gs", "memory", "file", "local", "mysql", "abfs", "az", "adl"}
-# What `import luigi` itself reads: checked before luigi is imported.
-AT_IMPORT = (("core", "autoload_range"),)
 
 
 @dataclass(frozen=True)
@@ -237,29 +234,10 @@ def _scan(text: str) -> Iterator[tuple[int, str | None, str | None, str]]:
 def _read_one(path: str, text: str) -> configparser.ConfigParser:
     """Parse one file as luigi would; a line it cannot read is a ConfigFileError naming it."""
     parser = _new_parser()
-    where = shown(path)
     try:
         parser.read_string(text, source=path)
-    except configparser.MissingSectionHeaderError as exc:
-        raise ConfigFileError(
-            f"{where}:{exc.lineno}: a key before any [section]: {exc.line.strip()!r} "
-            f"(start the file with a section header such as [dashpipe])"
-        ) from None
-    except configparser.ParsingError as exc:
-        number, line = exc.errors[0]
-        section = next((s for n, s, _, _ in _scan(text) if n == number), None)
-        inside = f" [{section}]" if section else ""
-        raise ConfigFileError(
-            f"{where}:{number}:{inside} cannot read this line: {line.strip()!r} (expected key = value)"
-        ) from None
-    except configparser.DuplicateOptionError as exc:
-        raise ConfigFileError(
-            f"{where}:{exc.lineno}: [{exc.section}] {exc.option}: set twice in this section"
-        ) from None
-    except configparser.DuplicateSectionError as exc:
-        raise ConfigFileError(f"{where}:{exc.lineno}: [{exc.section}] appears twice in this file") from None
     except configparser.Error as exc:
-        raise ConfigFileError(f"{where}: cannot read this configuration file: {exc}") from None
+        raise ConfigFileError(describe(exc, shown(path), text)) from None
     return parser
 
 
@@ -303,16 +281,6 @@ def _load() -> _Files:
                 places[(section, key)] = Place(path, number)
                 lines[(section, key)] = line.strip()
     return _Files(merged, places, lines)
-
-
-def check_syntax() -> None:
-    """What ``import luigi`` would trip over: unreadable lines, and the keys luigi reads as it imports.
-
-    Call it before importing luigi.
-    """
-    files = _load()
-    for section, key in AT_IMPORT:
-        _check_value(files, section, key, RULES[section][key])
 
 
 def _value(files: _Files, section: str, key: str, rule: Rule | None) -> str | None:
@@ -404,31 +372,3 @@ def _check_storage_value(files: _Files, section: str, key: str) -> None:
                 f"{files.where(section, key)}: a value starting with {text[0]!r} is read as JSON, "
                 f"and this is not JSON: {exc}"
             ) from None
-
-
-def check_before_luigi() -> None:
-    """:func:`check_syntax`, for the moment the package is imported, before luigi reads the files.
-
-    The error is raised like any other, so a program importing dash-pipeline can catch it. If
-    nothing catches it (``dashpipe`` itself fails while starting), it is printed as the CLI
-    prints errors, with exit code 4, rather than as a traceback.
-    """
-    try:
-        check_syntax()
-    except ConfigFileError as exc:
-        _report_if_uncaught(exc)
-        raise
-
-
-def _report_if_uncaught(error: ConfigFileError) -> None:
-    previous = sys.excepthook
-
-    def hook(kind: type[BaseException], value: BaseException, trace: TracebackType | None) -> None:
-        if value is not error:
-            previous(kind, value, trace)
-            return
-        sys.stderr.write(f"dashpipe: error: {error}\n")
-        sys.stderr.flush()
-        os._exit(4)  # ExitCode.INVALID_PIPELINE; outcome.py imports luigi
-
-    sys.excepthook = hook

@@ -254,7 +254,7 @@ def _refuse_shared_outputs(graph: Graph, outputs: dict[str, list[luigi.Target]])
             if location is None:
                 continue
             other = writers.setdefault(location, task)
-            if other is not task and other.task_id != task.task_id:
+            if other is not task:  # graph.order holds each task once
                 raise SharedOutputError(
                     f"{describe(other)} and {describe(task)} both write {target}: "
                     "each would overwrite the other's build"

@@ -23,23 +23,37 @@ def _running_dashpipe() -> bool:
     )
 
 
-def describe(error: configparser.Error) -> str:
-    """``FILE:LINE: cannot read this line: '...' (expected key = value)`` and the like."""
-    source = getattr(error, "source", None) or "luigi.cfg"
+def describe(error: configparser.Error, where: str | None = None, text: str | None = None) -> str:
+    """``FILE:LINE: [section] cannot read this line: '...' (expected key = value)`` and the like.
+
+    ``where`` names the file (default: the path configparser read); ``text``, the file's content,
+    lets a line that cannot be read name the section it stands in.
+    """
+    source = where or getattr(error, "source", None) or "luigi.cfg"
     if isinstance(error, configparser.MissingSectionHeaderError):
         return f"{source}:{error.lineno}: a setting before any [section]: {error.line.strip()!r}"
     if isinstance(error, configparser.ParsingError) and error.errors:
-        line, text = error.errors[0]
+        line, shown = error.errors[0]
         with contextlib.suppress(ValueError, SyntaxError):
-            text = ast.literal_eval(text)  # configparser keeps the line as its repr()
+            shown = ast.literal_eval(shown)  # configparser keeps the line as its repr()
         more = f" (and {len(error.errors) - 1} more such lines)" if len(error.errors) > 1 else ""
-        return f"{source}:{line}: cannot read this line: {str(text).strip()!r} (expected key = value){more}"
+        inside = _section_at(text, line) if text is not None else None
+        return (
+            f"{source}:{line}:{f' [{inside}]' if inside else ''} cannot read this line: "
+            f"{str(shown).strip()!r} (expected key = value){more}"
+        )
     if isinstance(error, configparser.DuplicateOptionError):
         return f"{source}:{error.lineno}: [{error.section}] {error.option} is set twice in this file"
     if isinstance(error, configparser.DuplicateSectionError):
         return f"{source}:{error.lineno}: [{error.section}] appears twice in this file"
     line = getattr(error, "lineno", None)
     return f"{source}{f':{line}' if line else ''}: {error.message}"
+
+
+def _section_at(text: str, line: int) -> str | None:
+    """The [section] that line ``line`` (counted from 1) of ``text`` stands in."""
+    headers = (configparser.ConfigParser.SECTCRE.match(row.strip()) for row in text.splitlines()[:line])
+    return next((match.group("header") for match in reversed(list(headers)) if match), None)
 
 
 def refuse(error: configparser.Error) -> None:
