@@ -54,6 +54,7 @@ def backfill_goals(
     """The date parameter and, for every day from ``start`` to ``end``, that day's goal tasks."""
     name = date_parameter(source, chosen)
     steps, values = source.parse(words, given=[name])
+    source.check_varies_by(name, steps)
     if name in values:
         raise ParameterError(f"--{name.replace('_', '-')} is set by --from/--to in a backfill")
     per_day: dict[dt.date, list[luigi.Task]] = {}

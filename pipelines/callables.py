@@ -26,6 +26,15 @@ def call_with_accepted(function: Callable[..., Any], offered: Mapping[str, Any])
     return function(**{name: value for name, value in offered.items() if name in accepted})
 
 
+def accepts_keyword(function: Callable[..., Any], name: str) -> bool:
+    """Whether ``call_with_accepted`` would pass ``function`` the keyword argument ``name``."""
+    try:
+        accepted = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in accepted or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+
+
 def signature_problems(function: Callable[..., Any], offered: Iterable[str], callers: str) -> list[str]:
     """Why ``function`` cannot be called with keyword arguments among ``offered``, as sentences."""
     try:

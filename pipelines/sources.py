@@ -40,6 +40,9 @@ class PipelineSource(abc.ABC):
         )
         return steps, values
 
+    def check_varies_by(self, name: str, steps: list[str]) -> None:  # noqa: B027 - most sources cannot
+        """Refuse a backfill over ``name`` that would build some output once for all the dates."""
+
     def tasks(self, words: list[str]) -> list[luigi.Task]:
         steps, values = self.parse(words)
         return self.goals(steps, values)
@@ -59,6 +62,22 @@ class YamlSource(PipelineSource):
 
     def goals(self, steps: list[str], values: dict[str, Any]) -> list[luigi.Task]:
         return list(self.compiled.goals(steps, values))
+
+    def check_varies_by(self, name: str, steps: list[str]) -> None:
+        spec, scopes = self.compiled.spec, self.compiled.scopes
+        pending, seen = list(steps or spec.final_steps()), set()
+        while pending:
+            step = pending.pop()
+            if step in seen or step not in spec.steps:
+                continue
+            seen.add(step)
+            if name in scopes[step].carried:
+                raise ParameterError(
+                    f"{spec.path}: steps.{step}: its outputs do not use {{{name}}} but the steps it "
+                    f"reads do, so a backfill would build them once, from one day: put {{{name}}} in its "
+                    "output URLs"
+                )
+            pending.extend(spec.steps[step].upstream_steps())
 
 
 class TaskSource(PipelineSource):

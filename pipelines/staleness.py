@@ -153,7 +153,8 @@ def _record_differences(
         reasons.append(f"built by {record.family}, now made by {task.get_task_family()}")
     # The task id digests the same parameters: equal ids, equal parameters.
     params = record.params if record.task_id == task.task_id else public_params(task)
-    for name in sorted(set(params) | set(record.params)):
+    outside = getattr(task, "params_outside_identity", frozenset)()
+    for name in sorted((set(params) | set(record.params)) - outside):
         before, after = record.params.get(name), params.get(name)
         if before != after:
             reasons.append(

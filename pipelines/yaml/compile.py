@@ -16,6 +16,7 @@ from pipelines.suggest import did_you_mean
 from pipelines.task import External, Task
 from pipelines.yaml.execute import call_function, run_command
 from pipelines.yaml.params import luigi_parameter
+from pipelines.yaml.scope import ParamScope, function_params, param_scopes
 from pipelines.yaml.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
 from pipelines.yaml.templates import render, resolve_env
 from pipelines.yaml.validate import load_pipeline_spec
@@ -34,6 +35,7 @@ class YamlStep(Task):
 
     step_spec: ClassVar[StepSpec]
     compiled: ClassVar[CompiledPipeline]
+    scope: ClassVar[ParamScope]
     version: ClassVar[str | None] = None
 
     @classmethod
@@ -53,7 +55,14 @@ class YamlStep(Task):
 
     @property
     def param_values(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.compiled.spec.params}
+        """The values of the parameters this step uses or hands on upstream."""
+        return {name: getattr(self, name) for name in self.compiled.spec.params if name in self.scope.all}
+
+    @classmethod
+    def params_outside_identity(cls) -> frozenset[str]:
+        """Pipeline parameters that do not make this step stale. Records written before steps
+        were scoped hold every pipeline parameter; these are ignored when reading them."""
+        return frozenset(cls.compiled.spec.params) - cls.scope.used
 
     @property
     def where(self) -> str:
@@ -155,7 +164,8 @@ class YamlStep(Task):
         # Retries and the timeout are the worker's job (pipelines.retry), as for Python tasks.
         inputs, outputs = self.input_targets_by_name(), self.output()
         if self.step_spec.run is not None:
-            call_function(self.step_spec, inputs, outputs, self.param_values)
+            received = function_params(self.step_spec, self.compiled.spec)
+            call_function(self.step_spec, inputs, outputs, {name: getattr(self, name) for name in received})
         else:
             run_command(self.step_spec, inputs, outputs, self.param_values, self.where)
 
@@ -165,6 +175,7 @@ class CompiledPipeline:
 
     def __init__(self, spec: PipelineSpec) -> None:
         self.spec = spec
+        self.scopes = param_scopes(spec)
         self.step_classes: dict[str, type[YamlStep]] = {
             name: self._step_class(step) for name, step in spec.steps.items()
         }
@@ -174,10 +185,16 @@ class CompiledPipeline:
         return {name: luigi_parameter(param) for name, param in self.spec.params.items()}
 
     def _step_class(self, step: StepSpec) -> type[YamlStep]:
-        attributes: dict[str, Any] = dict(self.parameters())
+        scope = self.scopes[step.name]
+        attributes: dict[str, Any] = {
+            name: luigi_parameter(param, significant=name in scope.used)
+            for name, param in self.spec.params.items()
+            if name in scope.all
+        }
         attributes.update(
             step_spec=step,
             compiled=self,
+            scope=scope,
             task_namespace=self.spec.name,
             version=step.version,
             priority=step.priority,
@@ -198,7 +215,8 @@ class CompiledPipeline:
                 f"pipeline {self.spec.name!r} has no step {step!r} (steps: "
                 f"{', '.join(self.step_classes)}){did_you_mean(step, self.step_classes)}"
             )
-        return self.step_classes[step](**values)
+        step_class = self.step_classes[step]
+        return step_class(**{name: value for name, value in values.items() if name in step_class.scope.all})
 
     def goals(self, steps: list[str], values: dict[str, Any]) -> list[YamlStep]:
         """Tasks for the named steps, or for every final step when none is named."""

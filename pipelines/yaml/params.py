@@ -69,9 +69,10 @@ def default_problem(spec: ParamSpec) -> str | None:
     return None
 
 
-def luigi_parameter(spec: ParamSpec) -> luigi.Parameter:
-    """The luigi Parameter for a declared pipeline parameter, default resolved now (today is today)."""
-    kwargs: dict[str, Any] = {"description": spec.description or None}
+def luigi_parameter(spec: ParamSpec, significant: bool = True) -> luigi.Parameter:
+    """The luigi Parameter for a declared pipeline parameter, default resolved now (today is today).
+    An insignificant one is left out of the task id, and so of what makes the task stale."""
+    kwargs: dict[str, Any] = {"description": spec.description or None, "significant": significant}
     if spec.has_default:
         kwargs["default"] = parse_date(spec.default) if spec.type == "date" else spec.default
     if spec.type == "string":

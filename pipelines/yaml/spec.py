@@ -24,6 +24,8 @@ STEP_ATTRIBUTES = frozenset(
         "target",
         "on_retry",
         "run_hooks",
+        "scope",
+        "params_outside_identity",
     }
 )
 # A value of each type, to try templates and format specs at validation time.
@@ -83,6 +85,7 @@ class StepSpec:
     run: str | None = None
     shell: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    params: tuple[str, ...] | None = None  # what a run step's function receives; None: every parameter
     inputs: dict[str, InputSpec] = field(default_factory=dict)
     outputs: dict[str, OutputSpec] = field(default_factory=dict)
     version: str | None = None

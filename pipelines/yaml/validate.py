@@ -16,7 +16,7 @@ from typing import Any
 
 import targets
 from pipelines import hooks
-from pipelines.callables import signature_problems
+from pipelines.callables import accepts_keyword, signature_problems
 from pipelines.errors import PipelineError, TaskLoadError
 from pipelines.loading import load_task_class, make_importable_from, relative_task_reference
 from pipelines.suggest import did_you_mean
@@ -172,6 +172,8 @@ class _Checker:
                 "outputs": "a step needs at least one output",
             }
             self.add(path, what.get(str(path[-1]) if path else "", error.message))
+        elif validator == "uniqueItems":
+            self.add(path, f"lists a name twice: {error.instance}")
         elif validator == "minimum":
             self.add(path, f"must be at least {value}, got {error.instance}")
         elif validator == "maximum":
@@ -256,8 +258,12 @@ class _Checker:
             self.add((*where, "shell"), "a step has either 'run' or 'shell', not both", key=True)
         if "env" in raw and shell is None:
             self.add((*where, "env"), "'env' applies to shell steps only", key=True)
+        function = None
         if isinstance(run, str) and ":" in run:
-            self._check_callable((*where, "run"), run, CALLABLE_ARGUMENTS, "steps")
+            function = self._check_callable((*where, "run"), run, CALLABLE_ARGUMENTS, "steps")
+        declared = raw.get("params") if isinstance(raw.get("params"), list) else None
+        if declared is not None:
+            self._check_declared_params((*where, "params"), declared, params, shell, run, function)
         step_hooks = self._hooks(where, raw, hooks.STEP_ARGUMENTS)
         outputs = {
             output_name: self._output((*where, "outputs", output_name), output_name, value, params)
@@ -280,6 +286,7 @@ class _Checker:
             run=run if isinstance(run, str) else None,
             shell=shell if isinstance(shell, str) else None,
             env={str(k): str(v) for k, v in env.items()},
+            params=None if declared is None else tuple(name for name in declared if name in params),
             inputs={k: v for k, v in inputs.items() if v is not None},
             outputs={k: v for k, v in outputs.items() if v is not None},
             version=None if version is None else str(version),
@@ -340,11 +347,36 @@ class _Checker:
             return None
         return target
 
-    def _check_callable(self, where: tuple, reference: str, offered: tuple[str, ...], callers: str) -> None:
+    def _check_callable(self, where: tuple, reference: str, offered: tuple[str, ...], callers: str) -> Any:
+        """The callable, once checked to import and to take the keyword arguments ``offered``."""
         function = self._import_callable(where, reference)
         if function is not None:
             for problem in signature_problems(function, offered, callers):
                 self.add(where, f"{reference!r} {problem}")
+        return function
+
+    def _check_declared_params(
+        self, where: tuple, declared: list, params: dict, shell: Any, run: Any, function: Any
+    ) -> None:
+        if shell is not None:
+            self.add(
+                where,
+                "'params' applies to run steps only: a shell command uses the parameters its template names",
+                key=True,
+            )
+            return
+        for position, name in enumerate(declared):
+            if isinstance(name, str) and name not in params:
+                self.add(
+                    (*where, position),
+                    f"{name!r} is not a parameter of this pipeline" + did_you_mean(name, params),
+                )
+        if function is not None and not accepts_keyword(function, "params"):
+            self.add(
+                where,
+                f"'params' says what {run} receives as params, but it takes no 'params' argument",
+                key=True,
+            )
 
     def _check_template(
         self, where: tuple, template: str, allowed: dict[str, ParamSpec], extra: Iterable[str] = ()
