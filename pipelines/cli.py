@@ -27,12 +27,14 @@ from pipelines.errors import PipelineError
 from pipelines.family_clash import family_clashes
 from pipelines.graph import build_graph, plan
 from pipelines.history import recent_runs
+from pipelines.history_location import find_history
 from pipelines.listing import listing, listing_text
-from pipelines.outcome import ExitCode, Outcome, RunReport
+from pipelines.loading import UnknownParameter
+from pipelines.outcome import ExitCode, Outcome, RunReport, plan_exit_code
 from pipelines.report import display, plan_json, print_plan, print_report, report_json
 from pipelines.run_end import finish_run
 from pipelines.runner import configure_logging, run_tasks
-from pipelines.scheduler import configured_scheduler_url, history_db_url, serve
+from pipelines.scheduler import configured_scheduler_url, serve
 from pipelines.scheduler_client import SchedulerError
 from pipelines.sources import YamlSource, open_pipeline
 from pipelines.staleness import Assessment, Policy, State, assess
@@ -53,23 +55,38 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except DashPipelineError as exc:
-            if isinstance(exc, PipelineError):
+            from targets.errors import TargetError
+
+            # A target declared wrongly (a malformed URL, say) is the user's mistake, as a bad
+            # pipeline is; it reaches here only when found before anything ran.
+            if isinstance(exc, (PipelineError, TargetError)):
                 code = ExitCode.INVALID_PIPELINE
             elif isinstance(exc, SchedulerError):
                 code = ExitCode.SCHEDULER_ERROR
             else:
                 code = ExitCode.TASK_FAILED
-            click.echo(f"dashpipe: error: {exc}", err=True)
+            message = _with_own_options(exc)
+            click.echo(f"dashpipe: error: {message}", err=True)
             settings = kwargs.get("settings")
             if kwargs.get("json_output") or getattr(settings, "json_output", False):
                 # A program reading stdout still gets a document.
-                document: dict[str, Any] = {"error": str(exc), "exit_code": int(code)}
+                document: dict[str, Any] = {"error": message, "exit_code": int(code)}
                 if isinstance(exc, PipelineInvalid):
                     document["issues"] = [issue.as_dict() for issue in exc.issues]
                 click.echo(json.dumps(document, indent=2))
             sys.exit(code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _with_own_options(exc: DashPipelineError) -> str:
+    """The error's message; an unknown parameter also gets a hint from the command's own options."""
+    context = click.get_current_context(silent=True)
+    if not isinstance(exc, UnknownParameter) or context is None:
+        return str(exc)
+    # Options the command does not know pass through to the pipeline as parameters.
+    own = [name for param in context.command.params for name in param.opts if name.startswith("--")]
+    return exc.describe(own)
 
 
 @dataclass(frozen=True)
@@ -177,7 +194,29 @@ def verbose_option(command: F) -> F:
     return option(configure)  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class PipelineCommand(click.Command):
+    """A command whose usage line also shows the steps and parameters it passes to the pipeline."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        if self.context_settings.get("allow_extra_args"):  # PASS_THROUGH: the words after PIPELINE
+            pieces.append(_WORDS_USAGE.get(self.name or "", "[STEP]... [--PARAM VALUE]..."))
+        return pieces
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # One line: click would wrap it at 80 columns, between --PARAM and VALUE.
+        formatter.write(f"Usage: {ctx.command_path} {' '.join(self.collect_usage_pieces(ctx))}\n")
+
+
+# The pass-through commands that do not take any number of STEPs.
+_WORDS_USAGE = {"explain": "STEP [--PARAM VALUE]...", "validate": "[--PARAM VALUE]..."}
+
+
+class DashpipeGroup(click.Group):
+    command_class = PipelineCommand
+
+
+@click.group(cls=DashpipeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dash-pipeline")
 @reports_errors
 def main() -> None:
@@ -190,7 +229,7 @@ def main() -> None:
     \b
     Exit codes: 0 all done, 1 a task failed, 2 bad usage,
     3 an external input is missing, 4 invalid pipeline, task or parameter,
-    5 the scheduler failed.
+    5 the scheduler failed, 6 (run -n, status --check) something would run.
     """
     config_file.check()  # a luigi.cfg mistake is one error naming file:line and key, before any work
 
@@ -212,7 +251,7 @@ def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunR
         result = assessment.plan() if assessment else plan(goals)
         reasons = {task_id: v.reason for task_id, v in assessment.verdicts.items()} if assessment else {}
         click.echo(plan_json(result, reasons)) if json_output else print_plan(result, reasons)
-        sys.exit(ExitCode.MISSING_INPUT if result.missing_inputs else ExitCode.OK)
+        sys.exit(plan_exit_code(result))
     if assessment and not json_output:
         for verdict in assessment.verdicts.values():
             if verdict.rebuilds and verdict.state is not State.MISSING:
@@ -329,16 +368,23 @@ def backfill(
     sys.exit(report.exit_code if report else ExitCode.OK)
 
 
-@main.command(short_help="Check a pipeline without running anything.")
+@main.command(context_settings=PASS_THROUGH, short_help="Check a pipeline without running anything.")
 @click.argument("pipeline")
 @click.option("--json", "json_output", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
 @verbose_option
 @reports_errors
-def validate(pipeline: str, json_output: bool) -> None:
+def validate(ctx: click.Context, pipeline: str, json_output: bool) -> None:
     """Check PIPELINE: YAML syntax, keys, types, references, cycles, templates, imports.
 
-    Every problem is reported at once, with its file, line and key.
+    For a Python task: its whole graph, every task's requires() and output(),
+    for the parameters given (a sample value for each one left out). Every
+    problem is reported at once, with its file and line.
     """
+    from pipelines.graph import GraphInvalid, check_graph
+    from pipelines.loading import parameters_for_checking
+    from pipelines.sources import TaskSource
+
     try:
         source = open_pipeline(pipeline)
     except PipelineInvalid as exc:
@@ -348,13 +394,47 @@ def validate(pipeline: str, json_output: bool) -> None:
             json.dumps({"valid": False, "issues": [issue.as_dict() for issue in exc.issues]}, indent=2)
         )
         sys.exit(ExitCode.INVALID_PIPELINE)
-    steps = len(source.compiled.spec.steps) if isinstance(source, YamlSource) else 1
+    if not isinstance(source, TaskSource):
+        # Checked whatever the values: only a misspelt --param or a value of the wrong kind is wrong.
+        words, _ = source.parse(ctx.args, given=source.parameters())
+        if words:
+            raise PipelineError(f"unexpected argument {words[0]!r}: validate checks every step")
+        steps = len(source.compiled.spec.steps) if isinstance(source, YamlSource) else 1
+        for clash in family_clashes():
+            click.echo(f"dashpipe: warning: {clash}", err=True)
+        if json_output:
+            click.echo(json.dumps({"valid": True, "pipeline": source.name, "steps": steps}, indent=2))
+        else:
+            click.echo(f"ok: {source.name}, {steps} step{'s' if steps != 1 else ''}")
+        return
+    values, sampled = parameters_for_checking(source.task_class, ctx.args)
+    check = check_graph(source.goals([], values))
+    if check.problems:
+        if not json_output:
+            raise GraphInvalid(source.name, check.problems)
+        issues = [problem.as_dict() for problem in check.problems]
+        click.echo(json.dumps({"valid": False, "issues": issues}, indent=2))
+        sys.exit(ExitCode.INVALID_PIPELINE)
     for clash in family_clashes():
         click.echo(f"dashpipe: warning: {clash}", err=True)
+    # Counted as run counts them ("4 tasks: 3 ran, 1 up to date"): external inputs are tasks too.
+    tasks, external = len(check.tasks), len(check.external)
     if json_output:
-        click.echo(json.dumps({"valid": True, "pipeline": source.name, "steps": steps}, indent=2))
-    else:
-        click.echo(f"ok: {source.name}, {steps} step{'s' if steps != 1 else ''}")
+        document = {
+            "valid": True,
+            "pipeline": source.name,
+            "tasks": tasks,
+            "external_inputs": external,
+            "sample_parameters": sampled,
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    inputs = f" ({external} external input{'s' if external != 1 else ''})" if external else ""
+    samples = ", ".join(f"{option} {value}" for option, value in sampled.items())
+    click.echo(
+        f"ok: {source.name}, {tasks} task{'s' if tasks != 1 else ''}{inputs}"
+        + (f"; checked with sample values {samples}" if samples else "")
+    )
 
 
 @main.command("list", context_settings=PASS_THROUGH, short_help="List steps with their inputs and outputs.")
@@ -416,6 +496,11 @@ def _assessment_for(pipeline: str, words: list[str], policy: Policy) -> tuple[An
 @click.argument("pipeline")
 @click.option("--json", "json_output", is_flag=True, help="Print the result as JSON.")
 @click.option("-a", "--all", "show_all", is_flag=True, help="List up-to-date tasks too.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 6 if anything would rebuild, 3 if a missing input blocks it, 0 only if all is up to date.",
+)
 @staleness_options
 @click.pass_context
 @verbose_option
@@ -425,6 +510,7 @@ def status(
     pipeline: str,
     json_output: bool,
     show_all: bool,
+    check: bool,
     force_all: bool,
     force: tuple[str, ...],
     rebuild_unrecorded: bool,
@@ -443,6 +529,8 @@ def status(
     for clash in family_clashes(families):
         click.echo(f"dashpipe: warning: {clash}", err=True)
     click.echo(status_json(assessment) if json_output else status_text(assessment, show_all))
+    if check:
+        sys.exit(plan_exit_code(assessment.plan()))
 
 
 @main.command(context_settings=PASS_THROUGH, short_help="The whole reasoning for one step.")
@@ -517,21 +605,28 @@ def forget(ctx: click.Context, pipeline: str) -> None:
 def scheduler(host: str, port: int, state_dir: Path) -> None:
     """Run luigi's central scheduler in the foreground, configured for dash-pipeline.
 
-    Runs started with --scheduler http://HOST:PORT (or [core] default-scheduler-url
-    in luigi.cfg) share it: each task runs once across all of them, and
-    http://HOST:PORT shows what is happening.
+    It prints its URL on startup. Runs started with --scheduler http://HOST:PORT
+    (or [core] default-scheduler-url in luigi.cfg) share it: each task runs once
+    across all of them, and http://HOST:PORT shows what is happening. It notes
+    where its task history is in $XDG_STATE_HOME/dashpipe/scheduler.json
+    (default ~/.local/state), where `dashpipe history` finds it.
     """
     serve(host, port, state_dir)
 
 
 @main.command(short_help="Recent task runs from the central scheduler's history.")
-@click.argument("task_prefix", required=False, metavar="[PIPELINE]")
+@click.argument("task_filter", required=False, metavar="[TASKS]")
 @click.option(
     "--db",
     "db_url",
     metavar="URL",
-    help="The history database; default [task_history] db_connection in luigi.cfg, else the one "
-    "`dashpipe scheduler` keeps in .dashpipe/scheduler.",
+    help="The history database (an SQLAlchemy URL); default [task_history] db_connection in "
+    "luigi.cfg, else the one the last `dashpipe scheduler` you started keeps.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    help="Read the history of the scheduler started with this --state-dir.",
 )
 @click.option(
     "-n", "--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="How many task runs."
@@ -539,10 +634,18 @@ def scheduler(host: str, port: int, state_dir: Path) -> None:
 @click.option("--json", "json_output", is_flag=True, help="Print the runs as JSON.")
 @verbose_option
 @reports_errors
-def history(task_prefix: str | None, db_url: str | None, limit: int, json_output: bool) -> None:
-    """Recent task runs, newest first: outcome, start, duration, host. PIPELINE filters by task name
-    prefix (a YAML pipeline's name, or a task family)."""
-    runs = recent_runs(db_url or history_db_url(), task_prefix, limit)
+def history(
+    task_filter: str | None, db_url: str | None, state_dir: Path | None, limit: int, json_output: bool
+) -> None:
+    """Recent task runs, newest first: outcome, start, duration, host.
+
+    TASKS, case-sensitive, is a task family (SalesReport), a YAML pipeline's
+    name for all of its steps (sales), or a glob of families (sales.*, Sales*;
+    quote it from the shell).
+    """
+    if db_url and state_dir:
+        raise click.UsageError("give --db or --state-dir, not both")
+    runs = recent_runs(find_history(db_url, state_dir), task_filter, limit)
     if json_output:
         click.echo(json.dumps(runs, indent=2))
         return
@@ -554,7 +657,7 @@ def history(task_prefix: str | None, db_url: str | None, limit: int, json_output
             f"{run['task']}({params})  on {run['host'] or '?'}"
         )
     if not runs:
-        click.echo("no task runs recorded")
+        click.echo(f"no task runs of {task_filter!r} recorded" if task_filter else "no task runs recorded")
 
 
 def entry() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -12,8 +14,11 @@ import luigi
 from luigi.task import flatten
 
 from pipelines.describe import describe
+from pipelines.error_text import error_location
 from pipelines.errors import PipelineError
+from pipelines.plural import counted
 from pipelines.retry import check_task_attributes
+from pipelines.value_words import with_article
 from targets.errors import DashPipelineError, IncompleteOutputError, StorageError, TargetError
 
 T = TypeVar("T")
@@ -25,36 +30,70 @@ def is_external(task: luigi.Task) -> bool:
 
 
 class TaskDefinitionError(PipelineError):
-    """A task's requires(), output() or complete() raised while the graph was being walked."""
+    """A task's requires(), output() or complete() raised while the graph was being walked.
+
+    ``where`` is ``FILE:LINE`` in the user's code the message points at, when there is one.
+    """
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+def raised_at(exc: BaseException) -> str | None:
+    """``FILE:LINE, in FUNCTION`` of the innermost frame of the user's code that ``exc`` came through:
+    the line to fix, not luigi's or dash-pipeline's."""
+    return error_location("".join(traceback.format_exception(exc)))
+
+
+def location_of(exc: BaseException) -> str | None:
+    """``FILE:LINE`` in the user's code that an error from :func:`guarded` names, if any."""
+    return getattr(exc, "where", None)
 
 
 def guarded(task: luigi.Task, method: str, call: Callable[[], T]) -> T:
-    """Call user code of ``task``; its failure becomes one line naming the task and the method."""
+    """Call user code of ``task``; its failure becomes one line naming the task, the method and,
+    as for a failing run(), the line of the user's code it was raised at."""
     try:
         return call()
-    except (TargetError, StorageError, IncompleteOutputError) as exc:
-        raise type(exc)(f"{describe(task)}: {exc}") from exc
-    except DashPipelineError:
-        raise
     except Exception as exc:
-        raise TaskDefinitionError(f"{describe(task)}: {method} failed: {type(exc).__name__}: {exc}") from exc
+        if isinstance(exc, DashPipelineError) and not isinstance(
+            exc, (TargetError, StorageError, IncompleteOutputError)
+        ):
+            raise
+        location = raised_at(exc)
+        at = f" (at {location})" if location else ""
+        if isinstance(exc, DashPipelineError):
+            error: DashPipelineError = type(exc)(f"{describe(task)}: {exc}{at}")
+        else:
+            error = TaskDefinitionError(f"{describe(task)}: {method} failed: {type(exc).__name__}: {exc}{at}")
+        error.where = location.split(", in ", 1)[0] if location else None  # type: ignore[attr-defined]
+        raise error from exc
 
 
 class CycleError(PipelineError):
     """Tasks need each other in a loop, so none of them can ever run."""
 
 
-def defined_at(task: luigi.Task, method: str) -> str:
-    """``FILE:LINE`` where the task's class defines ``method``, for messages about what it returned."""
+def definition(task: luigi.Task, method: str) -> str | None:
+    """``FILE:LINE`` where the task's class defines ``method``, or None when that is not known."""
     function = getattr(type(task), method, None)
     try:
         path = inspect.getsourcefile(function)  # type: ignore[arg-type]
         _, line = inspect.getsourcelines(function)  # type: ignore[arg-type]
     except (OSError, TypeError):
-        return ""
-    if path and path.startswith(os.getcwd() + os.sep):
+        return None
+    if not path:
+        return None
+    if path.startswith(os.getcwd() + os.sep):
         path = os.path.relpath(path)
-    return f" (defined at {path}:{line})"
+    return f"{path}:{line}"
+
+
+def defined_at(task: luigi.Task, method: str) -> str:
+    """`` (defined at FILE:LINE)`` of ``method``, for messages about what it returned."""
+    where = definition(task, method)
+    return f" (defined at {where})" if where else ""
 
 
 def short_repr(value: object, width: int = 80) -> str:
@@ -67,8 +106,10 @@ def _wrong_kind(task: luigi.Task, method: str, value: object, expected: str) -> 
     if isinstance(value, type):
         what = f"the class {value.__name__}, not an instance of it ({value.__name__}(...))"
     else:
-        what = f"a {type(value).__name__} ({short_repr(value)}), not {expected}"
-    return TaskDefinitionError(f"{describe(task)}: {method}() returned {what}{defined_at(task, method)}")
+        what = f"{with_article(type(value).__name__)} ({short_repr(value)}), not {expected}"
+    return TaskDefinitionError(
+        f"{describe(task)}: {method}() returned {what}{defined_at(task, method)}", definition(task, method)
+    )
 
 
 def dependencies(task: luigi.Task) -> list[luigi.Task]:
@@ -166,6 +207,105 @@ def build_graph(goals: list[luigi.Task]) -> Graph:
     return graph
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a task, at ``where`` (``FILE:LINE`` of the user's code) when known."""
+
+    task: str
+    where: str | None
+    message: str
+    error: DashPipelineError
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+    def as_dict(self) -> dict[str, object]:
+        path, _, line = (self.where or "").rpartition(":")
+        return {
+            "file": path or None,
+            "line": int(line) if line.isdigit() else None,
+            "task": self.task,
+            "message": self.message,
+        }
+
+
+class GraphInvalid(PipelineError):
+    """Walking a Python pipeline's graph found problems; ``problems`` lists every one."""
+
+    def __init__(self, name: str, problems: list[Problem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        head = f"{counted(count, 'problem')} in {name}"
+        super().__init__("\n".join([head, *(f"  {problem}" for problem in problems)]))
+
+
+@dataclass
+class GraphCheck:
+    """Every task reachable from the goals (as far as the walk got) and every problem met on the way."""
+
+    tasks: list[luigi.Task]
+    problems: list[Problem]
+
+    @property
+    def external(self) -> list[luigi.Task]:
+        return [task for task in self.tasks if is_external(task)]
+
+
+def _problem(task: luigi.Task, error: DashPipelineError) -> Problem:
+    where = location_of(error)
+    message = str(error)
+    if where:
+        # The location leads the line of a listing; said again at its end it is only noise.
+        message = _LOCATION_SUFFIX.sub("", message)
+    return Problem(describe(task), where, message, error)
+
+
+_LOCATION_SUFFIX = re.compile(r" \((?:defined )?at [^()]*\)$")
+
+
+def _class_problem(task: luigi.Task, error: DashPipelineError) -> Problem:
+    try:
+        path = inspect.getsourcefile(type(task))
+        _, line = inspect.getsourcelines(type(task))
+    except (OSError, TypeError):
+        return Problem(describe(task), None, str(error), error)
+    if path and path.startswith(os.getcwd() + os.sep):
+        path = os.path.relpath(path)
+    return Problem(describe(task), f"{path}:{line}" if path else None, str(error), error)
+
+
+def check_graph(goals: list[luigi.Task]) -> GraphCheck:
+    """Walk the whole graph as a run would, calling every task's requires() and output(), and
+    collect what is wrong rather than stop at the first problem. Nothing is read or written:
+    complete() and exists() are not called."""
+    problems: list[Problem] = []
+    checked: set[type] = set()
+
+    def expand(task: luigi.Task) -> list[luigi.Task]:
+        if type(task) not in checked:
+            checked.add(type(task))
+            try:
+                check_task_attributes(type(task))
+            except DashPipelineError as exc:
+                problems.append(_class_problem(task, exc))
+        try:
+            output_targets(task)
+        except DashPipelineError as exc:
+            problems.append(_problem(task, exc))
+        try:
+            return dependencies(task)
+        except DashPipelineError as exc:
+            problems.append(_problem(task, exc))
+            return []
+
+    try:
+        order = _post_order(goals, expand)
+    except CycleError as exc:
+        problems.append(Problem(describe(goals[0]) if goals else "", None, str(exc), exc))
+        order = []
+    return GraphCheck(order, problems)
+
+
 @dataclass
 class Plan:
     """What ``run`` would do, as luigi decides it: complete tasks are not looked behind."""
@@ -180,6 +320,7 @@ def plan(goals: list[luigi.Task]) -> Plan:
     status: dict[str, str] = {}
 
     def expand(task: luigi.Task) -> list[luigi.Task]:
+        output_targets(task)  # before complete(), which would only say that exists() is missing
         if guarded(task, "complete()", task.complete):
             status[task.task_id] = "done"
             return []

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from pipelines.errors import PipelineError
+from pipelines.history_location import HistoryDb
 
 _QUERY = """
 SELECT t.id, t.name, t.task_id, t.host, e.event_name, e.ts
@@ -14,9 +18,21 @@ WHERE t.id IN (SELECT id FROM tasks {where} ORDER BY id DESC LIMIT :limit)
 ORDER BY t.id DESC, e.ts
 """
 
+_GLOB = frozenset("*?[")
 
-def recent_runs(db_url: str, name_prefix: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """The last ``limit`` task runs (newest first): outcome, start, duration, host and parameters."""
+
+def matching_names(names: Iterable[str], pattern: str) -> list[str]:
+    """The task families ``pattern`` names, case-sensitively: a glob (``sales.*``, ``Sales*``), else
+    that family exactly or, for a YAML pipeline's name, its steps (``sales`` names ``sales.totals``)."""
+    if _GLOB & set(pattern):
+        return [name for name in names if fnmatch.fnmatchcase(name, pattern)]
+    return [name for name in names if name == pattern or name.startswith(pattern + ".")]
+
+
+def recent_runs(history: HistoryDb, task_filter: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The last ``limit`` task runs (newest first) of the families ``task_filter`` names (see
+    matching_names), or of all: outcome, start, duration, host and parameters."""
+    db_url = history.url
     try:
         import sqlalchemy
     except ImportError:
@@ -26,12 +42,21 @@ def recent_runs(db_url: str, name_prefix: str | None = None, limit: int = 50) ->
     except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ImportError, ValueError) as exc:
         # An unknown dialect, a driver not installed, a malformed URL: all the URL's fault.
         raise PipelineError(f"cannot use {_redacted(db_url)} as the task history database: {exc}") from None
-    where = "WHERE name LIKE :prefix" if name_prefix else ""
+    _check_sqlite_file(engine.url, history)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(
-                sqlalchemy.text(_QUERY.format(where=where)), {"limit": limit, "prefix": f"{name_prefix}%"}
-            ).fetchall()
+            where, arguments = "", {"limit": limit}
+            if task_filter:
+                # Filtered here, not in SQL: LIKE and GLOB differ in case and syntax between databases.
+                names = connection.execute(sqlalchemy.text("SELECT DISTINCT name FROM tasks")).scalars()
+                arguments["names"] = matching_names(names, task_filter)
+                if not arguments["names"]:
+                    return []
+                where = "WHERE name IN :names"
+            query = sqlalchemy.text(_QUERY.format(where=where))
+            if task_filter:
+                query = query.bindparams(sqlalchemy.bindparam("names", expanding=True))
+            rows = connection.execute(query, arguments).fetchall()
             ids = sorted({row[0] for row in rows})
             params = connection.execute(
                 sqlalchemy.text(
@@ -40,7 +65,10 @@ def recent_runs(db_url: str, name_prefix: str | None = None, limit: int = 50) ->
                 )
             ).fetchall()
     except sqlalchemy.exc.OperationalError as exc:
-        raise PipelineError(f"cannot read task history at {_redacted(db_url)}: {exc.orig}") from None
+        raise PipelineError(
+            f"cannot read task history at {_redacted(db_url)} ({history.origin}): {exc.orig}; "
+            "pass --db URL, or --state-dir DIR as given to `dashpipe scheduler`"
+        ) from None
     finally:
         engine.dispose()
     runs: dict[int, dict[str, Any]] = {}
@@ -73,6 +101,18 @@ def recent_runs(db_url: str, name_prefix: str | None = None, limit: int = 50) ->
     for run in ordered:
         run["started"] = run["started"].isoformat(timespec="seconds") if run["started"] else None
     return ordered
+
+
+def _check_sqlite_file(url: Any, history: HistoryDb) -> None:
+    """A missing SQLite file is a history looked for in the wrong place: say where, and what to pass.
+    (SQLite would create an empty one, or fail with "unable to open database file".)"""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    if not Path(url.database).is_file():
+        raise PipelineError(
+            f"no task history at {url.database} ({history.origin}): pass --db URL, or --state-dir DIR "
+            "as given to `dashpipe scheduler`"
+        )
 
 
 def _redacted(url: str) -> str:

@@ -7,7 +7,7 @@ import inspect
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,6 +19,25 @@ from pipelines.error_text import error_location
 from pipelines.errors import ParameterError, TaskLoadError
 from pipelines.retry import check_task_attributes
 from pipelines.suggest import did_you_mean
+from pipelines.value_words import expected_words, with_article
+
+
+class UnknownParameter(ParameterError):
+    """A ``--name`` that is none of the parameters of a task or pipeline.
+
+    It keeps what it was given so that the command line can also suggest an option of its own:
+    ``--wokers`` is more likely a misspelt ``--workers`` of ``dashpipe run`` than a parameter.
+    """
+
+    def __init__(self, owner: str, option: str, known: Sequence[str]) -> None:
+        self.owner, self.option, self.known = owner, option, list(known)
+        super().__init__(self.describe())
+
+    def describe(self, other_options: Iterable[str] = ()) -> str:
+        """The message, suggesting the closest of the parameters and ``other_options``."""
+        listing = ", ".join(self.known) or "none"
+        hint = did_you_mean(self.option, [*self.known, *other_options])
+        return f"{self.owner} has no parameter {self.option} (its parameters: {listing}){hint}"
 
 
 def _import_error(reference: str, exc: BaseException) -> TaskLoadError:
@@ -162,9 +181,7 @@ def parse_parameters(
             continue
         parameter = declared.get(key)
         if parameter is None:
-            hint = did_you_mean("--" + name, options)
-            listing = ", ".join(options) or "none"
-            raise ParameterError(f"{owner} has no parameter --{name} (its parameters: {listing}){hint}")
+            raise UnknownParameter(owner, "--" + name, options)
         is_flag = (
             isinstance(parameter, luigi.BoolParameter)
             and parameter.parsing != luigi.BoolParameter.EXPLICIT_PARSING
@@ -184,10 +201,14 @@ def parse_parameters(
         try:
             values[key] = parameter.parse(raw)
         except Exception as exc:
-            kind = type(parameter).__name__.removesuffix("Parameter").lower() or "value"
-            detail = f": {exc}" if parameter.visibility == ParameterVisibility.PUBLIC else ""
+            expected = expected_words(parameter)
+            # Python's own message ("invalid literal for int() with base 10") says less than the
+            # accepted forms do; for other kinds it is all there is (a choice lists its choices).
+            said = expected is None and parameter.visibility == ParameterVisibility.PUBLIC
+            expected = expected or with_article(type(parameter).__name__.removesuffix("Parameter").lower())
             raise ParameterError(
-                f"--{name} of {owner}: cannot read {_shown(parameter, raw)} as a {kind}{detail}"
+                f"--{name} of {owner}: cannot read {_shown(parameter, raw)} as {expected}"
+                + (f": {exc}" if said else "")
             ) from None
     missing = [
         _option(name)
@@ -220,3 +241,62 @@ def build_task(spec: str, words: list[str]) -> luigi.Task:
         raise ParameterError(
             f"cannot create {task_class.get_task_family()}: {type(exc).__name__}: {exc}"
         ) from None
+
+
+# The first that fits wins: subclasses come before the classes they specialise.
+_SAMPLE_TEXT: tuple[tuple[type[luigi.Parameter], str], ...] = (
+    (luigi.DateSecondParameter, "2026-01-31T000000"),
+    (luigi.DateMinuteParameter, "2026-01-31T0000"),
+    (luigi.DateHourParameter, "2026-01-31T00"),
+    (luigi.MonthParameter, "2026-01"),
+    (luigi.YearParameter, "2026"),
+    (luigi.DateParameter, "2026-01-31"),
+    (luigi.DateIntervalParameter, "2026-01-31"),
+    (luigi.TimeDeltaParameter, "1 d"),
+    (luigi.BoolParameter, "true"),
+    (luigi.IntParameter, "1"),
+    (luigi.FloatParameter, "1.5"),
+    (luigi.DictParameter, "{}"),
+    (luigi.ListParameter, "[]"),
+    (luigi.TupleParameter, "[]"),
+    (luigi.Parameter, "sample"),  # fits where text goes in URLs, as the YAML checks' samples do
+)
+
+
+def sample_value(parameter: luigi.Parameter) -> Any:
+    """A value of the parameter's kind, to build a task with when only its structure is checked."""
+    if isinstance(parameter, luigi.ChoiceParameter):
+        return sorted(parameter._choices, key=str)[0]
+    if isinstance(parameter, luigi.EnumParameter):
+        return next(iter(parameter._enum))
+    if isinstance(parameter, luigi.NumericalParameter):
+        return parameter._min_value
+    text = next(text for kind, text in _SAMPLE_TEXT if isinstance(parameter, kind))
+    return parameter.normalize(parameter.parse(text))
+
+
+def parameters_for_checking(
+    task_class: type[luigi.Task], words: list[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Parameters of ``task_class`` from ``words``, and a sample value for each one without a value.
+
+    Returns the values and, for the report, each sampled parameter's option and value as text.
+    """
+    family = task_class.get_task_family()
+    declared = dict(task_class.get_params())
+    values, bare = parse_parameters(declared, family, words, lambda name, parameter: True)
+    if bare:
+        raise ParameterError(f"unexpected argument {bare[0]!r}; task parameters are given as --name value")
+    sampled: dict[str, str] = {}
+    for name, parameter in declared.items():
+        if name in values or parameter.has_task_value(family, name):
+            continue
+        try:
+            values[name] = sample_value(parameter)
+        except Exception:
+            raise ParameterError(
+                f"{family} needs {_option(name)} to be checked: no sample value for a "
+                f"{type(parameter).__name__}; give one on the command line"
+            ) from None
+        sampled[_option(name)] = parameter.serialize(values[name])
+    return values, sampled

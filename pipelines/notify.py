@@ -33,8 +33,10 @@ from urllib.parse import urlsplit
 import luigi.configuration
 
 from pipelines.describe import describe
+from pipelines.error_text import error_excerpt
 from pipelines.outcome import ExitCode, Outcome, RunReport
 from pipelines.report import blockers, failure_lines, fallback_note
+from targets.storage import redact_text
 
 WHEN = ("failure", "always", "never")
 LISTED_PER_OUTCOME = 20  # a message stays readable when a whole backfill is blocked
@@ -90,7 +92,8 @@ def summary_text(report: RunReport, run_id: str, title: str) -> str:
     for kind, count in listed.items():
         if count > LISTED_PER_OUTCOME and kind in shown_kinds:
             lines.append(f"• and {count - LISTED_PER_OUTCOME} more {kind}")
-    return "\n".join(lines)
+    # A command's error output may quote a URL it failed on, password and all.
+    return redact_text("\n".join(lines))
 
 
 def notify(report: RunReport, run_id: str, title: str) -> list[str]:
@@ -103,22 +106,52 @@ def notify(report: RunReport, run_id: str, title: str) -> list[str]:
     text = summary_text(report, run_id, title)
     warnings = []
     if configured["webhook"]:
-        warnings.append(_post(configured, report, run_id, title, text))
+        warnings.append(_post(configured, webhook_payload(report, run_id, title, text)))
     if configured["email_to"]:
         warnings.append(_mail(configured, report, title, text))
     return [warning for warning in warnings if warning]
 
 
-def _post(configured: dict[str, Any], report: RunReport, run_id: str, title: str, text: str) -> str | None:
-    payload = {
+def failure_json(report: RunReport) -> list[dict[str, Any]]:
+    """The failed tasks the text lists, as data: a receiver should not have to parse the text."""
+    listed: Counter[Outcome] = Counter()
+    failures = []
+    for task in report.failures:
+        listed[task.outcome] += 1
+        if listed[task.outcome] > LISTED_PER_OUTCOME:
+            continue
+        details = report.details.get(task.task.task_id)
+        lines = error_excerpt(details) if details else [task.error or "unknown error"]
+        failures.append(
+            {
+                "name": task.name,
+                "family": task.task.get_task_family(),
+                "outcome": task.outcome.value,
+                "error": redact_text(task.error or lines[0]),
+                "error_lines": [redact_text(line) for line in lines],
+                "log": redact_text(task.log) if task.log else None,
+            }
+        )
+    return failures
+
+
+def webhook_payload(report: RunReport, run_id: str, title: str, text: str) -> dict[str, Any]:
+    """What the webhook receives: ``text`` for Slack and the like, the same facts as data beside it."""
+    return {
         "text": text,  # what Slack and compatible webhooks display
         "run": {
             "id": run_id,
             "pipeline": title,
+            "outcome": "succeeded" if report.exit_code == ExitCode.OK else "failed",
             "exit_code": int(report.exit_code),
             "summary": {outcome.value: report.count(outcome) for outcome in Outcome},
+            "seconds": round(sum(report.seconds.values()), 3),
         },
+        "failures": failure_json(report),
     }
+
+
+def _post(configured: dict[str, Any], payload: dict[str, Any]) -> str | None:
     request = urllib.request.Request(
         configured["webhook"],
         data=json.dumps(payload).encode(),

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import luigi
 
 from pipelines.describe import describe
+
+if TYPE_CHECKING:
+    from pipelines.graph import Plan
 
 
 class ExitCode(enum.IntEnum):
@@ -19,7 +23,17 @@ class ExitCode(enum.IntEnum):
     MISSING_INPUT = 3
     INVALID_PIPELINE = 4
     SCHEDULER_ERROR = 5
+    OUT_OF_DATE = 6  # run -n, status --check: something would run (make -q's "not up to date")
     INTERNAL_ERROR = 70  # a bug in dash-pipeline, never a user mistake
+
+
+def plan_exit_code(plan: Plan) -> ExitCode:
+    """make -q's answer for ``run -n`` and ``status --check``: 0 only when nothing would run."""
+    if plan.missing_inputs:
+        return ExitCode.MISSING_INPUT
+    if plan.to_run or plan.blocked:
+        return ExitCode.OUT_OF_DATE
+    return ExitCode.OK
 
 
 class Outcome(str, enum.Enum):

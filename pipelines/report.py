@@ -13,6 +13,7 @@ from pipelines.describe import describe
 from pipelines.error_text import error_excerpt
 from pipelines.graph import Plan, outputs_of
 from pipelines.outcome import Outcome, RunObserver, RunReport, TaskReport
+from pipelines.plural import counted
 from pipelines.records import public_params
 from targets.storage import redact
 
@@ -125,7 +126,7 @@ def display(json_output: bool) -> LineDisplay | RunObserver:
 def summary_line(report: RunReport) -> str:
     counts = [f"{report.count(outcome)} {outcome.value}" for outcome in Outcome if report.count(outcome)]
     total = len(report.tasks)
-    line = f"{total} task{'s' if total != 1 else ''}: " + ", ".join(counts)
+    line = f"{counted(total, 'task')}: " + ", ".join(counts)
     return line + (" — nothing to do" if report.ran_nothing else "")
 
 

@@ -130,6 +130,16 @@ def timeout_of(task: luigi.Task) -> float | None:
     return float(seconds) if seconds else None
 
 
+def readable_process_failure(task: luigi.Task, explanation: str) -> str:
+    """luigi's message about a task process it stopped on its timeout or found dead, naming the task
+    as every other message does: luigi says ``Task nightly.hang_2026_11_25_084e9678c1 timed out
+    after 900.0 seconds and was terminated.``, a name nobody can read back to a step and a date."""
+    internal = f"Task {task.task_id} "
+    if not explanation.startswith(internal):
+        return explanation
+    return f"{describe(task)} {explanation.removeprefix(internal)}"
+
+
 class RetriesExhausted(Exception):
     """The last failure of a task that had retries, saying how many attempts it made."""
 

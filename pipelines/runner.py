@@ -15,7 +15,7 @@ from luigi.task import flatten
 from pipelines import luigi_summary  # noqa: F401 - replaces luigi's recursive summary search
 from pipelines.describe import describe
 from pipelines.error_text import error_line
-from pipelines.graph import Graph, is_external, missing_outputs
+from pipelines.graph import Graph, check_graph, is_external, missing_outputs
 from pipelines.outcome import ExitCode, Outcome, RunObserver, RunReport, TaskReport
 from pipelines.scheduler_client import SchedulerError, check_scheduler, done_at_scheduler
 from pipelines.staleness import Assessment, State
@@ -113,6 +113,12 @@ def run_tasks(
     """
     run_id = new_run_id()
     tasks = list({task.task_id: task for task in tasks}.values())  # luigi counts a goal once
+    if assessment is None:
+        # The assessment walked the graph already; without one luigi would be first to call
+        # requires() and output(), and report a mistake there as a crash or a failed task.
+        problems = check_graph(tasks).problems
+        if problems:
+            raise problems[0].error
     if scheduler_url is None and _nothing_to_do(tasks, assessment):
         return RunReport(
             [TaskReport(task, Outcome.UP_TO_DATE) for task in sorted(tasks, key=describe)],

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 
 from pipelines.errors import PipelineError
+from pipelines.history_location import configured_history_url, history_url, leave_note
 
 # luigid ignores a task marked PENDING within this many seconds of it being DONE
 # ("stable done cooldown"): a forced or stale rebuild right after a build would be
@@ -30,23 +32,6 @@ metrics_collector = prometheus
 [task_history]
 db_connection = {history}
 """
-
-
-def history_url(state_dir: Path) -> str:
-    return f"sqlite:///{(state_dir / 'history.db').resolve()}"
-
-
-DEFAULT_STATE_DIR = Path(".dashpipe/scheduler")
-
-
-def history_db_url() -> str:
-    """``[task_history] db_connection`` from luigi.cfg, else the database `dashpipe scheduler` keeps."""
-    import luigi.configuration
-
-    config = luigi.configuration.get_config()
-    if config.has_option("task_history", "db_connection"):
-        return config.get("task_history", "db_connection")
-    return history_url(DEFAULT_STATE_DIR)
 
 
 def configured_scheduler_url() -> str | None:
@@ -77,8 +62,34 @@ def luigid_command(host: str, port: int, state_dir: Path) -> tuple[list[str], di
     return argv, environment, state_dir
 
 
+def scheduler_url(host: str, port: int) -> str:
+    """The URL to open, and to give runs as ``--scheduler``, for luigid listening on ``host``."""
+    if host in ("", "0.0.0.0", "::"):  # every interface: other machines know it by its name
+        host = socket.getfqdn()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def serve(host: str, port: int, state_dir: Path) -> None:
     """Replace this process with luigid, in the foreground (use a service manager to keep it up)."""
     argv, environment, workdir = luigid_command(host, port, state_dir)
+    url = scheduler_url(host, port)
+    # The user's luigi.cfg, read here as luigid will read it, wins over the one written for luigid.
+    history = configured_history_url() or history_url(workdir)
+    try:
+        # A database URL with a password is not written down: `history` reads it from luigi.cfg.
+        if _redacted(history) == history:
+            leave_note(url, workdir, history)
+    except OSError as exc:  # the scheduler works without it; only `history` has to be told where
+        print(f"dashpipe scheduler: warning: cannot note where the history is: {exc}", file=sys.stderr)
+    print(f"dashpipe scheduler: {url} (open it, or run with --scheduler {url})", flush=True)
+    print(f"dashpipe scheduler: state in {workdir}, task history in {_redacted(history)}", flush=True)
     os.chdir(workdir)
     os.execve(argv[0], argv, environment)
+
+
+def _redacted(url: str) -> str:
+    from targets.storage import redact
+
+    return redact(url)

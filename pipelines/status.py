@@ -11,6 +11,7 @@ import click
 
 from pipelines.describe import describe
 from pipelines.graph import outputs_of
+from pipelines.plural import counted
 from pipelines.records import BuildRecord, forget, make_record, record_target, write_record
 from pipelines.staleness import REBUILDS, Assessment, State, Verdict
 
@@ -23,6 +24,16 @@ _COLOUR = {
     State.MISSING_INPUT: "red",
     State.NO_RECORD: None,
     State.INPUT: None,
+}
+
+# Each count is of tasks, so the phrase agrees with it: "1 parameter changed", "3 parameters changed".
+# The singular is the kind's name in JSON, which stays as it is.
+_PLURAL_CAUSES = {
+    "parameter changed": "parameters changed",
+    "code version changed": "code versions changed",
+    "input changed": "inputs changed",
+    "output missing": "outputs missing",
+    "output modified outside the pipeline": "outputs modified outside the pipeline",
 }
 
 
@@ -46,10 +57,14 @@ def status_text(assessment: Assessment, show_all: bool = False) -> str:
     footer = ", ".join(
         f"{count} {state}" for state, count in sorted(counts.items()) if state != State.INPUT.value
     )
-    lines.append(f"{len(verdicts)} tasks: {footer}" + (" — nothing to rebuild" if not rebuild else ""))
-    causes = reason_counts(assessment)
+    tasks = counted(len(verdicts), "task")
+    lines.append(f"{tasks}: {footer}" + (" — nothing to rebuild" if not rebuild else ""))
+    causes = [
+        counted(n, cause, _PLURAL_CAUSES.get(cause, cause))
+        for cause, n in reason_counts(assessment).most_common()
+    ]
     if causes:
-        lines.append("reasons: " + ", ".join(f"{count} {cause}" for cause, count in causes.most_common()))
+        lines.append("reasons: " + ", ".join(causes))
     return "\n".join(lines)
 
 

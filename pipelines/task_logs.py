@@ -1,4 +1,4 @@
-"""Each task's log in its own file: what it logged and printed while it ran, and its traceback.
+"""Each task's log in its own file: what it logged and printed while it ran, and how it failed.
 
 Files go to ``[dashpipe] task_logs`` (a local directory or any fsspec URL; default
 ``.dashpipe/logs`` in the working directory), one directory per run id. A file is
@@ -21,6 +21,9 @@ import traceback
 import fsspec
 import luigi
 import luigi.configuration
+
+from pipelines.error_text import error_location
+from targets.errors import DashPipelineError
 
 DEFAULT_DIRECTORY = ".dashpipe/logs"
 _FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -66,7 +69,7 @@ class TaskLogs:
             return False
 
     def capture(self, task: luigi.Task) -> None:
-        """Wrap ``task.run`` so that what it logs and prints, and its traceback, go to its file."""
+        """Wrap ``task.run`` so that what it logs and prints, and how it failed, go to its file."""
         run = task.run
         if getattr(run, "_dashpipe_logged", False):
             return
@@ -80,8 +83,8 @@ class TaskLogs:
             try:
                 with _captured(sink):
                     return run(*args, **kwargs)
-            except Exception:
-                sink.write(traceback.format_exc())
+            except Exception as exc:
+                sink.write(_failure_text(exc))
                 raise
             finally:
                 sink.close()
@@ -90,6 +93,27 @@ class TaskLogs:
 
         run_logged._dashpipe_logged = True  # type: ignore[attr-defined]
         task.run = run_logged
+
+
+def _failure_text(exc: Exception) -> str:
+    """How a failure ends the task's log: the traceback when it leads into the user's code, else the
+    one line dash-pipeline's own error says it in (a shell step's exit status after its output):
+    a traceback through dash-pipeline would only bury that line."""
+    text = traceback.format_exc()
+    if _raised_on_purpose(exc) and error_location(text) is None:
+        record = logging.LogRecord("dashpipe", logging.ERROR, __file__, 0, str(exc), None, None)
+        return _FORMAT.format(record) + "\n"
+    return text
+
+
+def _raised_on_purpose(exc: BaseException | None) -> bool:
+    """Whether dash-pipeline raised ``exc``, or the error it wraps (a retried task's last one), to
+    say what went wrong; any other error with no user code in its traceback is a bug to trace."""
+    while exc is not None:
+        if isinstance(exc, DashPipelineError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class _LazyFile(io.TextIOBase):

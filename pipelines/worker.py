@@ -22,10 +22,18 @@ from luigi.task import flatten
 from pipelines.describe import describe
 from pipelines.embedded_scheduler import EmbeddedScheduler
 from pipelines.error_text import decode_explanation, error_line
-from pipelines.graph import TaskDefinitionError, defined_at, is_external, missing_outputs, short_repr
+from pipelines.graph import (
+    TaskDefinitionError,
+    defined_at,
+    dependencies,
+    is_external,
+    missing_outputs,
+    output_targets,
+    short_repr,
+)
 from pipelines.outcome import Outcome, RunObserver, TaskReport
 from pipelines.records import fingerprints, keyed_inputs, make_record, write_record
-from pipelines.retry import guarding_hooks, retrying, timeout_of
+from pipelines.retry import guarding_hooks, readable_process_failure, retrying, timeout_of
 from pipelines.staleness import Assessment, verifiably_current
 from pipelines.task_logs import TaskLogs
 from targets.errors import DashPipelineError
@@ -78,7 +86,16 @@ class RecordingWorker(luigi.worker.Worker):
     def _add(self, task, is_complete):
         if is_complete is True and task.task_id in self._rebuild:
             is_complete = False
-        return super()._add(task, is_complete)
+        try:
+            yield from super()._add(task, is_complete)
+        except _NotATask:
+            # luigi's own error names neither the task nor its requires(); asked again, ours does.
+            dependencies(task)
+            raise
+
+    def _validate_dependency(self, dependency):
+        if not isinstance(dependency, luigi.Task):
+            raise _NotATask(f"requires() returned {short_repr(dependency)}, not a luigi Task")
 
     def _log_complete_error(self, task, tb):
         self.errors[task.task_id] = "complete() failed:\n" + tb
@@ -183,6 +200,8 @@ class RecordingWorker(luigi.worker.Worker):
             task = self._scheduled_tasks.get(task_id)
             if failed:
                 self.errors[task_id] = decode_explanation(kwargs.get("expl"))
+                if task is not None:
+                    self.errors[task_id] = readable_process_failure(task, self.errors[task_id])
                 if task is not None and _INCOMPLETE_AFTER_RUN in self.errors[task_id]:
                     self.errors[task_id] = _outputs_not_written(task)
                 task_logs = self.options.task_logs
@@ -272,6 +291,11 @@ class _InProcessFirstQueue:
         self._shared.close()
 
 
+class _NotATask(TaskDefinitionError):
+    """luigi met something other than a Task among a task's dependencies (beneath what run() yielded:
+    the graph was checked before the run began)."""
+
+
 _INCOMPLETE_AFTER_RUN = "Task finished running, but complete() is still returning false."
 
 
@@ -288,27 +312,36 @@ def _outputs_not_written(task: luigi.Task) -> str:
 
 def checking_yields(task: luigi.Task) -> None:
     """Make a run() that yields dynamic dependencies fail clearly when it yields something that is
-    not a Task (luigi fails with "'str' object has no attribute 'task_id'")."""
+    not a Task (luigi fails with "'str' object has no attribute 'task_id'"), or a task whose
+    requires() or output() is wrong."""
     run = task.run
     if not inspect.isgeneratorfunction(run) or getattr(run, "_dashpipe_checked", False):
         return
 
     @functools.wraps(run)
     def run_checking_yields(*args, **kwargs):
-        dependencies = run(*args, **kwargs)
+        generator = run(*args, **kwargs)
         sent = None
         while True:
             try:
-                value = dependencies.send(sent)
+                value = generator.send(sent)
             except StopIteration as stop:
                 return stop.value
             for each in flatten(value):
                 if not isinstance(each, luigi.Task):
-                    dependencies.close()
+                    generator.close()
                     raise TaskDefinitionError(
                         f"{describe(task)}: run() yielded a {type(each).__name__} ({short_repr(each)}), "
                         f"not a luigi Task{defined_at(task, 'run')}"
                     )
+                # What luigi asks of it next, asked here: a mistake fails this task with the yielded
+                # task's line, not with luigi's bare AttributeError or a crash of the whole run.
+                try:
+                    output_targets(each)
+                    dependencies(each)
+                except DashPipelineError as exc:
+                    generator.close()
+                    raise exc from None  # its message names the line; its cause would name it again
             sent = yield value
 
     run_checking_yields._dashpipe_checked = True  # type: ignore[attr-defined]

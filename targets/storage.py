@@ -41,6 +41,10 @@ _WELL_KNOWN_PROTOCOLS = frozenset(
 )
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _SCHEME_TYPO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):/(?!/)")
+# ``gs:bucket/key``: only for these, as ``name:rest`` is otherwise a fine local file name.
+_SLASHLESS_SCHEME = re.compile(
+    r"^(s3|s3a|gs|gcs|az|abfs|adl|hdfs|webhdfs|http|https|sftp|ssh|ftp):(?!/)", re.IGNORECASE
+)
 _USERINFO_PASSWORD = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*):[^/@]*@")
 # luigi's own S3 client reads these keys from [s3]; s3fs knows them by other names.
 _LUIGI_S3_KEYS = {"aws_access_key_id": "key", "aws_secret_access_key": "secret", "aws_session_token": "token"}
@@ -226,9 +230,11 @@ def split_url(url: object) -> tuple[str, str]:
     shown = redact(url)
     if not url or url != url.strip() or "\x00" in url:
         raise TargetError(f"malformed URL {shown!r}: empty, padded with spaces or containing NUL")
-    typo = _SCHEME_TYPO.match(url)
+    typo = _SCHEME_TYPO.match(url) or _SLASHLESS_SCHEME.match(url)
     if typo and len(typo.group(1)) > 1:
         raise TargetError(f"malformed URL {shown!r}: did you mean '{typo.group(1)}://'?")
+    if url.startswith("://"):
+        raise TargetError(f"malformed URL {shown!r}: no protocol before '://'")
     protocol, path = fsspec.core.split_protocol(url)
     protocol = canonical_protocol(protocol)
     if protocol in BUCKET_PROTOCOLS:

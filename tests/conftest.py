@@ -20,6 +20,8 @@ os.environ["GCE_METADATA_HOST"] = "127.0.0.1:9"
 os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
 # The local cache of build records read from object stores: one per test session, not the user's.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="dashpipe-test-cache-")
+# Where `dashpipe scheduler` notes its history for `dashpipe history`: not the user's own note.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="dashpipe-test-state-")
 
 import uuid
 from collections.abc import Iterator

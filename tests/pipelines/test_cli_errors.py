@@ -78,10 +78,14 @@ def test_usage_errors_use_exit_code_2(tmp_path: Path) -> None:
     ],
 )
 def test_bad_output_urls(root: str, fragments: list[str], tmp_path: Path) -> None:
+    # A target declared wrongly is the user's mistake, found before anything runs: exit 4, with
+    # the line of the output() that declared it.
     result = run_example("--root", root, cwd=tmp_path)
-    assert_one_clear_line(result, ExitCode.TASK_FAILED, f"(date=2026-11-24, root={root}): ", *fragments)
+    assert_one_clear_line(
+        result, ExitCode.INVALID_PIPELINE, f"(date=2026-11-24, root={root}): ", "pipeline.py:", *fragments
+    )
     plain_luigi = run_example("--root", root, "--existence-only", cwd=tmp_path)
-    assert_one_clear_line(plain_luigi, ExitCode.TASK_FAILED, "ERROR", "SalesReport(", *fragments)
+    assert_one_clear_line(plain_luigi, ExitCode.INVALID_PIPELINE, "SalesReport(", "pipeline.py:", *fragments)
 
 
 def test_unreachable_endpoint(tmp_path: Path) -> None:

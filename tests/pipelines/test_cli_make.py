@@ -44,7 +44,7 @@ def test_dry_run_lists_in_order_and_executes_nothing(tmp_path: Path) -> None:
         "    outputs: {o: '{root}/2'}\n"
     )
     result = run_cli("run", str(pipeline), "--root", str(tmp_path / "out"), "-n", cwd=tmp_path)
-    assert result.exit_code == ExitCode.OK, result.output
+    assert result.exit_code == ExitCode.OUT_OF_DATE, result.output  # make -q: there is work to do
     lines = result.stdout.splitlines()
     assert lines[0] == "would run, in order (2):"
     assert [line.split("(")[0].strip() for line in lines[1:]] == ["dry.first", "dry.second"]
@@ -63,6 +63,22 @@ def test_dry_run_after_a_build_has_nothing_to_do_and_flags_missing_inputs(tmp_pa
     missing = sales(tmp_path, "--date", "2026-01-01", "-n")
     assert missing.exit_code == ExitCode.MISSING_INPUT
     assert "MISSING" in missing.stderr and "2026-01-01.csv" in missing.stderr
+
+
+def test_status_check_and_dry_run_answer_by_exit_code_like_make_q(tmp_path: Path) -> None:
+    def codes(*args: str) -> tuple[int, int, int]:
+        checked = sales(tmp_path, *args, "--check", command="status")
+        plain = sales(tmp_path, *args, command="status")
+        dry = sales(tmp_path, *args, "-n")
+        return checked.exit_code, dry.exit_code, plain.exit_code
+
+    assert codes("--date", "2026-11-24") == (ExitCode.OUT_OF_DATE, ExitCode.OUT_OF_DATE, ExitCode.OK)
+    assert sales(tmp_path, "--date", "2026-11-24").exit_code == ExitCode.OK
+    assert codes("--date", "2026-11-24") == (ExitCode.OK, ExitCode.OK, ExitCode.OK)
+    (tmp_path / "out" / "reports" / "2026-11-24.md").write_text("edited\n")
+    assert codes("--date", "2026-11-24") == (ExitCode.OUT_OF_DATE, ExitCode.OUT_OF_DATE, ExitCode.OK)
+    missing = ExitCode.MISSING_INPUT
+    assert codes("--date", "2026-01-01") == (missing, missing, ExitCode.OK)
 
 
 def failing_pipeline(tmp_path: Path) -> Path:

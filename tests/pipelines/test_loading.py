@@ -70,5 +70,12 @@ def test_private_values_are_not_echoed_in_errors() -> None:
 
 
 def test_public_values_are_echoed_with_the_reason() -> None:
-    with pytest.raises(ParameterError, match=r"--offset of Report: cannot read 'three' as a int: "):
+    with pytest.raises(ParameterError, match=r"--offset of Report: cannot read 'three' as a whole number$"):
         parse("--day", "2026-11-24", "--offset", "three")
+    with pytest.raises(
+        ParameterError, match=r"--day of Report: cannot read 'soon' as a date \(YYYY-MM-DD\)$"
+    ):
+        parse("--day", "soon")
+    # A kind without accepted forms spelt out keeps the parser's own reason.
+    with pytest.raises(ParameterError, match=r"--stores of Report: cannot read 'ams' as a list: \S"):
+        parse("--day", "2026-11-24", "--stores", "ams")

@@ -107,6 +107,52 @@ def test_a_failed_run_sends_one_summary(hook: Hook, tmp_path: Path) -> None:
     assert "T0K3N-secret" not in result.output
 
 
+def test_the_webhook_json_holds_each_failure_beside_the_text(hook: Hook, tmp_path: Path) -> None:
+    result = run(tmp_path, f"[notify]\nwebhook = {hook.url}\n")
+    assert result.exit_code == ExitCode.TASK_FAILED, result.output
+    (body,) = hook.bodies
+    out = tmp_path / "out"
+    (log,) = (tmp_path / ".dashpipe" / "logs").glob("*/nightly.bad_*.log")
+    run_id = log.parent.name
+    error = "nightly.yaml: steps.bad: command exited with 4: warehouse unreachable"
+    # The failed task only: the one not run because of it is counted, not listed as a failure.
+    assert body["failures"] == [
+        {
+            "name": f"nightly.bad(root={out})",
+            "family": "nightly.bad",
+            "outcome": "failed",
+            "error": error,
+            "error_lines": [error],
+            "log": str(log),
+        }
+    ]
+    seconds = body["run"].pop("seconds")
+    assert isinstance(seconds, float) and seconds > 0
+    assert body["run"] == {
+        "id": run_id,
+        "pipeline": "nightly.yaml",
+        "outcome": "failed",
+        "exit_code": 1,
+        "summary": {"ran": 1, "up to date": 0, "failed": 1, "error": 0, "missing input": 0, "not run": 1},
+    }
+    assert body["text"].startswith(f"dashpipe run {run_id} of nightly.yaml FAILED (exit 1)\n")
+
+
+def test_a_password_in_an_error_stays_out_of_the_webhook_json(hook: Hook, tmp_path: Path) -> None:
+    (tmp_path / "nightly.yaml").write_text(
+        PIPELINE.replace("warehouse unreachable", "cannot reach sftp://etl:hunter2@db.example.com/orders")
+    )
+    config = f"[notify]\nwebhook = {hook.url}\n"
+    result = run_cli(
+        "run", "nightly.yaml", "bad", "--root", str(tmp_path / "out"), cwd=tmp_path, config=config
+    )
+    assert result.exit_code == ExitCode.TASK_FAILED, result.output
+    (body,) = hook.bodies
+    assert "hunter2" not in json.dumps(body)
+    masked = "cannot reach sftp://etl:***@db.example.com/orders"
+    assert body["failures"][0]["error"].endswith(masked) and masked in body["text"]
+
+
 def test_success_is_quiet_unless_asked(hook: Hook, tmp_path: Path) -> None:
     assert run(tmp_path, f"[notify]\nwebhook = {hook.url}\n", "good").exit_code == ExitCode.OK
     assert hook.bodies == []
@@ -114,6 +160,7 @@ def test_success_is_quiet_unless_asked(hook: Hook, tmp_path: Path) -> None:
     config = f"[notify]\nwebhook = {hook.url}\nwhen = always\n"
     assert run(tmp_path, config, "good").exit_code == ExitCode.OK
     assert len(hook.bodies) == 1 and "succeeded" in hook.bodies[0]["text"]
+    assert hook.bodies[0]["run"]["outcome"] == "succeeded" and hook.bodies[0]["failures"] == []
 
 
 def test_a_notifier_that_is_down_never_fails_the_run(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import json
 from pathlib import Path
 
+import luigi.task
 import psutil
 import pytest
 
@@ -109,6 +110,10 @@ def tasks(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# The id is in a log file's name by right; without logs, any id in the output is a message's.
+NO_LOGS = "[dashpipe]\ntask_logs = none\n"
+
+
 def scheduler_args(request: pytest.FixtureRequest, scheduler: str) -> list[str]:
     if scheduler == "embedded":
         return []
@@ -201,6 +206,37 @@ def test_yaml_step_timeout_stops_the_command_it_started(tmp_path: Path) -> None:
     assert not (tmp_path / "stuck.txt").exists()
 
 
+HANGING_NIGHTLY = """
+pipeline: nightly
+params:
+  date: {type: date}
+steps:
+  hang:
+    shell: "sleep 600"
+    timeout: 1
+    outputs:
+      out: 'out/hang-{date}.txt'
+"""
+
+
+@pytest.mark.parametrize("scheduler", ["embedded", "central"])
+def test_timeout_message_names_the_task_readably_not_by_its_id(
+    scheduler: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    (tmp_path / "nightly.yaml").write_text(HANGING_NIGHTLY)
+    args = scheduler_args(request, scheduler)
+    result = run_cli(
+        "run", "nightly.yaml", "--date", "2026-11-25", *args, cwd=tmp_path, timeout_s=60, config=NO_LOGS
+    )
+    assert result.exit_code == ExitCode.TASK_FAILED, result.output
+    # Both where the task finishes and in the failure block at the end of the run.
+    message = "nightly.hang(date=2026-11-25) timed out after 1.0 seconds and was terminated."
+    assert result.output.count(message) == 2, result.output
+    task_id = luigi.task.task_id_str("nightly.hang", {"date": "2026-11-25"})
+    assert task_id.startswith("nightly.hang_2026_11_25_")  # else the next line proves nothing
+    assert task_id not in result.output
+
+
 def test_yaml_retry_settings_are_validated(tmp_path: Path) -> None:
     pipeline = tmp_path / "bad.yaml"
     pipeline.write_text(
@@ -282,7 +318,7 @@ def test_fallback_templates_are_validated(tmp_path: Path) -> None:
     assert expected in result.output
 
 
-def test_failed_task_log_holds_its_output_and_traceback_and_is_named_in_the_summary(tmp_path: Path) -> None:
+def test_failed_task_log_holds_its_output_and_failure_and_is_named_in_the_summary(tmp_path: Path) -> None:
     command = "echo 'loading 3 files'; echo 'disk on fire' >&2; exit 3"
     pipeline = tmp_path / "logged.yaml"
     pipeline.write_text(
@@ -302,8 +338,10 @@ def test_failed_task_log_holds_its_output_and_traceback_and_is_named_in_the_summ
     assert f"full log: {log_file}" in result.output
     text = log_file.read_text()
     assert "loading 3 files" in text and "disk on fire" in text
-    assert "Traceback" in text and "command exited with 3" in text
-    assert "Traceback" not in result.output
+    # A shell step's log ends with what the command printed and why it failed: no traceback
+    # through dash-pipeline's own code, which would tell the reader nothing about the command.
+    assert text.rstrip().endswith("command exited with 3: loading 3 files | disk on fire")
+    assert "Traceback" not in text and "Traceback" not in result.output
 
 
 def test_quiet_tasks_that_succeed_leave_no_log_files(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ from tests.servers import Server, free_port
         ("s3://Bad_Bucket!/key", "not a valid bucket name"),
         ("gs://bucket", "no object path"),
         ("s3:/bucket/key", "did you mean 's3://'"),
+        ("gs:bucket/key", "did you mean 'gs://'"),
+        ("://lake/key", "no protocol before '://'"),
         ("", "malformed URL ''"),
         (" /tmp/x ", "padded with spaces"),
         ("s3://bucket/dir/", "cannot end with '/'"),
