@@ -138,6 +138,11 @@ class Observations:
         return None
 
 
+def _or_none(value: object) -> str:
+    """A recorded value as a reason shows it; a version or parameter that was not there is (none)."""
+    return "(none)" if value is None else str(value)
+
+
 def _record_differences(
     task: luigi.Task,
     record: BuildRecord,
@@ -157,13 +162,10 @@ def _record_differences(
     for name in sorted((set(params) | set(record.params)) - outside):
         before, after = record.params.get(name), params.get(name)
         if before != after:
-            reasons.append(
-                f"param {name}: {before if before is not None else '(none)'} → "
-                f"{after if after is not None else '(none)'}"
-            )
+            reasons.append(f"param {name}: {_or_none(before)} → {_or_none(after)}")
     version = code_version(task)
     if version != record.version:
-        reasons.append(f"code version {record.version} → {version}")
+        reasons.append(f"code version {_or_none(record.version)} → {_or_none(version)}")
     for key, target in outputs:
         if key in record.outputs and seen.matches(target, record.outputs[key]) is False:
             change = describe_change(record.outputs[key], seen.current(target))

@@ -167,7 +167,7 @@ class RecordingWorker(luigi.worker.Worker):
             self.input_snapshots[task.task_id] = inputs
             write_record(task, make_record(task, started_wall, started_wall, inputs, building=True))
         except (DashPipelineError, OSError) as exc:
-            self.options.record_warnings.append(f"{task.task_id}: build record not started: {exc}")
+            self.options.record_warnings.append(f"{describe(task)}: build record not started: {exc}")
 
     def _add_task(self, *args, **kwargs):
         task_id = kwargs["task_id"]
@@ -261,7 +261,7 @@ class RecordingWorker(luigi.worker.Worker):
             inputs = self.input_snapshots.pop(task.task_id, None)
             write_record(task, make_record(task, started_wall, time.time(), inputs))
         except (DashPipelineError, OSError) as exc:
-            self.options.record_warnings.append(f"{task.task_id}: build record not written: {exc}")
+            self.options.record_warnings.append(f"{describe(task)}: build record not written: {exc}")
 
 
 class _InProcessFirstQueue:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import luigi
@@ -152,6 +153,14 @@ def test_changed_parameter_names_the_parameter(built: Backend) -> None:
 def test_changed_code_version(built: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Multiply, "version", "2")
     assert verdicts(built)["Multiply"].reason == "code version 1 → 2"
+
+
+def test_a_version_set_where_there_was_none_says_none(
+    built: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Measure, "version", "source", raising=False)
+    reason = verdicts(built)["Measure"].reason
+    assert re.fullmatch(r"code version \(none\) → source [0-9a-f]{12}", reason), reason
 
 
 def test_early_cutoff_keeps_downstream_when_the_rebuild_changes_nothing(built: Backend) -> None:
