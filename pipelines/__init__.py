@@ -4,11 +4,11 @@ import configparser as _configparser
 
 try:  # luigi reads luigi.cfg as it is imported, and fails there on a line it cannot parse
     from pipelines.errors import ParameterError, PipelineError, TaskLoadError
-    from pipelines.outcome import ExitCode, Outcome, RunReport, TaskReport
-    from pipelines.runner import run_tasks
+    from pipelines.execute.outcome import ExitCode, Outcome, RunReport, TaskReport
+    from pipelines.execute.runner import run_tasks
     from pipelines.task import External, Task
 except _configparser.Error as _error:
-    from pipelines.unreadable_config import refuse
+    from pipelines.config.unreadable_config import refuse
 
     refuse(_error)
     raise

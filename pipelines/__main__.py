@@ -1,3 +1,3 @@
-from pipelines.cli import entry
+from pipelines.cli.commands import entry
 
 entry()

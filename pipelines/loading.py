@@ -15,11 +15,11 @@ from typing import Any
 import luigi
 from luigi.parameter import ParameterVisibility
 
-from pipelines.error_text import error_location
+from pipelines.common.error_text import error_location
+from pipelines.common.suggest import did_you_mean
+from pipelines.common.task_attributes import check_task_attributes
+from pipelines.common.value_words import expected_words, with_article
 from pipelines.errors import ParameterError, TaskLoadError
-from pipelines.retry import check_task_attributes
-from pipelines.suggest import did_you_mean
-from pipelines.value_words import expected_words, with_article
 
 
 class UnknownParameter(ParameterError):

@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 
 import luigi
 
-from pipelines import hooks
+from pipelines.common import hooks
+from pipelines.common.suggest import did_you_mean
 from pipelines.errors import PipelineError
 from pipelines.loading import load_task_class, relative_task_reference
-from pipelines.suggest import did_you_mean
 from pipelines.task import External, Task
 from pipelines.yaml.execute import call_function, run_command
 from pipelines.yaml.params import luigi_parameter
@@ -145,7 +145,8 @@ class YamlStep(Task):
         return super().on_failure(exception)
 
     def on_retry(self, attempt: int, error: Exception) -> None:
-        # The pipeline's on_retry applies to each of its steps; luigi.cfg's is called by pipelines.retry.
+        # The pipeline's on_retry applies to each of its steps; luigi.cfg's is called by
+        # pipelines.execute.retry.
         step_hooks = self.step_spec.hooks.get("on_retry", ())
         pipeline_hooks = self.compiled.spec.hooks.get("on_retry", ())
         self._call_hooks("on_retry", step_hooks + pipeline_hooks, error=error, attempt=attempt)
@@ -161,7 +162,7 @@ class YamlStep(Task):
         )
 
     def run(self) -> None:
-        # Retries and the timeout are the worker's job (pipelines.retry), as for Python tasks.
+        # Retries and the timeout are the worker's job (pipelines.execute.retry), as for Python tasks.
         inputs, outputs = self.input_targets_by_name(), self.output()
         if self.step_spec.run is not None:
             received = function_params(self.step_spec, self.compiled.spec)

@@ -16,7 +16,7 @@ from typing import Any
 
 import luigi
 
-from pipelines.callables import call_with_accepted, resolve
+from pipelines.common.callables import call_with_accepted, resolve
 from pipelines.errors import PipelineError
 from pipelines.yaml.spec import StepSpec
 from pipelines.yaml.templates import resolve_env, template_values

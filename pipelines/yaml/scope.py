@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipelines.callables import accepts_keyword, resolve
+from pipelines.common.callables import accepts_keyword, resolve
 from pipelines.loading import load_task_class, relative_task_reference
 from pipelines.yaml.spec import PipelineSpec, StepSpec
 from pipelines.yaml.templates import placeholders

@@ -26,6 +26,8 @@ STEP_ATTRIBUTES = frozenset(
         "run_hooks",
         "scope",
         "params_outside_identity",
+        "inputs",  # {inputs.NAME} and {outputs.NAME} in shell commands: a parameter would hide them
+        "outputs",
     }
 )
 # A value of each type, to try templates and format specs at validation time.

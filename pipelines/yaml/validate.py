@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import targets
-from pipelines import hooks
-from pipelines.callables import accepts_keyword, signature_problems
+from pipelines.common import hooks
+from pipelines.common.callables import accepts_keyword, signature_problems
+from pipelines.common.suggest import did_you_mean
+from pipelines.common.value_words import kind_and_value
 from pipelines.errors import PipelineError, TaskLoadError
 from pipelines.loading import load_task_class, make_importable_from, relative_task_reference
-from pipelines.suggest import did_you_mean
 from pipelines.task import Task
-from pipelines.value_words import kind_and_value
 from pipelines.yaml import source
 from pipelines.yaml.issues import Issue, PipelineInvalid
 from pipelines.yaml.params import default_problem, luigi_parameter
@@ -410,7 +410,8 @@ class _Checker:
         samples: dict[str, Any] = {name: SAMPLE_VALUES[spec.type] for name, spec in allowed.items()}
         for entry in extra:  # {inputs.NAME} and {outputs.NAME} in shell commands
             kind, _, item = entry.partition(".")
-            samples.setdefault(kind, types.SimpleNamespace())
+            if not isinstance(samples.get(kind), types.SimpleNamespace):
+                samples[kind] = types.SimpleNamespace()
             setattr(samples[kind], item, "/tmp/path")
         try:
             return render(template, samples)

@@ -12,9 +12,9 @@ import click.testing
 import pytest
 
 from pipelines import ExitCode
-from pipelines.cli import main
-from pipelines.history import matching_names
-from pipelines.scheduler import scheduler_url
+from pipelines.cli.commands import main
+from pipelines.cli.history import matching_names
+from pipelines.cli.scheduler import scheduler_url
 from tests.helpers import REPO, run_cli
 from tests.servers import start_luigid
 

@@ -1,4 +1,4 @@
-"""luigi.cfg mistakes end in one error naming file:line, section and key (pipelines.config_file)."""
+"""luigi.cfg mistakes end in one error naming file:line, section and key (pipelines.config.config_file)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import config_file
-from pipelines.config_file import ConfigFileError
+from pipelines.config import config_file
+from pipelines.config.config_file import ConfigFileError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,9 +14,9 @@ import pytest
 
 from benchmarks.generated import PlainFanIn
 from pipelines import run_tasks
-from pipelines.embedded_scheduler import EmbeddedScheduler
-from pipelines.outcome import ExitCode, Outcome, RunObserver
-from pipelines.worker import WorkerFactory, WorkerOptions
+from pipelines.execute.embedded_scheduler import EmbeddedScheduler
+from pipelines.execute.outcome import ExitCode, Outcome, RunObserver
+from pipelines.execute.worker import WorkerFactory, WorkerOptions
 from tests.pipelines.chain_tasks import Link
 
 ORDER_LOG = "order.log"
@@ -219,7 +219,7 @@ def test_pending_counts_leave_out_what_no_worker_can_run() -> None:
 def test_a_task_process_result_comes_before_the_workers_note_that_it_died() -> None:
     import multiprocessing
 
-    from pipelines.worker import _InProcessFirstQueue
+    from pipelines.execute.worker import _InProcessFirstQueue
 
     results = _InProcessFirstQueue(multiprocessing.Queue())
     child = multiprocessing.get_context("fork").Process(target=results.put, args=(("T", "DONE"),))

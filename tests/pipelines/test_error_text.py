@@ -8,9 +8,9 @@ import luigi
 import luigi.worker
 
 import targets.storage
-from pipelines.describe import describe
-from pipelines.error_text import error_excerpt, error_line
-from pipelines.retry import retrying
+from pipelines.common.describe import describe
+from pipelines.common.error_text import error_excerpt, error_line
+from pipelines.execute.retry import retrying
 from targets import StorageError
 
 

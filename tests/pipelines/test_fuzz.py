@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.errors import PipelineError
-from pipelines.outcome import ExitCode
+from pipelines.execute.outcome import ExitCode
 from pipelines.yaml.issues import PipelineInvalid
 from pipelines.yaml.validate import SCHEMA, load_pipeline_spec
 
@@ -233,7 +233,7 @@ def small_pipeline() -> Path:
 def test_any_command_line_ends_in_a_documented_exit_code(
     small_pipeline: Path, command: list[str], extra: list[str]
 ) -> None:
-    from pipelines.cli import main
+    from pipelines.cli.commands import main
 
     runner = click.testing.CliRunner()
     previous = os.getcwd()

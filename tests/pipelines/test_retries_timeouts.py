@@ -10,8 +10,8 @@ import luigi.task
 import psutil
 import pytest
 
-from pipelines.outcome import ExitCode
-from pipelines.retry import RetryPolicy
+from pipelines.execute.outcome import ExitCode
+from pipelines.execute.retry import RetryPolicy
 from tests.helpers import run_cli
 from tests.servers import Server
 

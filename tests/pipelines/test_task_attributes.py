@@ -10,9 +10,10 @@ import luigi
 import pytest
 
 import pipelines
+from pipelines.common.task_attributes import attribute_problem, check_task_attributes
 from pipelines.errors import ParameterError, PipelineError
+from pipelines.execute.retry import RetryPolicy, timeout_of
 from pipelines.loading import load_task_class
-from pipelines.retry import RetryPolicy, attribute_problem, check_task_attributes, timeout_of
 
 
 def task_with(**attributes: Any) -> type[luigi.Task]:

@@ -9,12 +9,12 @@ from typing import Any
 import click
 import luigi
 
-from pipelines.describe import describe
-from pipelines.error_text import error_excerpt
-from pipelines.graph import Plan, outputs_of
-from pipelines.outcome import Outcome, RunObserver, RunReport, TaskReport
-from pipelines.plural import counted
-from pipelines.records import public_params
+from pipelines.assess.graph import Plan, outputs_of
+from pipelines.assess.records import public_params
+from pipelines.common.describe import describe
+from pipelines.common.error_text import error_excerpt
+from pipelines.common.plural import counted
+from pipelines.execute.outcome import Outcome, RunObserver, RunReport, TaskReport
 from targets.storage import redact
 
 _STYLE = {

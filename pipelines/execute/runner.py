@@ -12,15 +12,15 @@ import luigi.execution_summary
 import luigi.rpc
 from luigi.task import flatten
 
-from pipelines import luigi_summary  # noqa: F401 - replaces luigi's recursive summary search
-from pipelines.describe import describe
-from pipelines.error_text import error_line
-from pipelines.graph import Graph, check_graph, is_external, missing_outputs
-from pipelines.outcome import ExitCode, Outcome, RunObserver, RunReport, TaskReport
-from pipelines.scheduler_client import SchedulerError, check_scheduler, done_at_scheduler
-from pipelines.staleness import Assessment, State
-from pipelines.task_logs import TaskLogs, configured_directory, new_run_id
-from pipelines.worker import CUT_OFF_NOTE, WorkerFactory, WorkerOptions
+from pipelines.assess.graph import Graph, check_graph, is_external, missing_outputs
+from pipelines.assess.staleness import Assessment, State
+from pipelines.common.describe import describe
+from pipelines.common.error_text import error_line
+from pipelines.execute import luigi_summary  # noqa: F401 - replaces luigi's recursive summary search
+from pipelines.execute.outcome import ExitCode, Outcome, RunObserver, RunReport, TaskReport
+from pipelines.execute.scheduler_client import SchedulerError, check_scheduler, done_at_scheduler
+from pipelines.execute.task_logs import TaskLogs, configured_directory, new_run_id
+from pipelines.execute.worker import CUT_OFF_NOTE, WorkerFactory, WorkerOptions
 from targets.errors import DashPipelineError
 
 LUIGI_LOGGERS = ("luigi", "luigi-interface", "luigi.scheduler", "luigi.server")
@@ -105,7 +105,7 @@ def run_tasks(
 ) -> RunReport:
     """Build ``tasks`` and their dependencies; never raises for a task's failure.
 
-    With an ``assessment`` (see :func:`pipelines.staleness.assess`) stale tasks
+    With an ``assessment`` (see :func:`pipelines.assess.staleness.assess`) stale tasks
     rebuild; without one, luigi's rule applies: a task is done when its outputs
     exist. Like make, the first failure stops new tasks from starting (running
     ones finish) unless ``keep_going``. ``scheduler_url`` names a central luigid;

@@ -7,8 +7,8 @@ from typing import Any
 
 import luigi
 
+from pipelines.cli.sources import PipelineSource
 from pipelines.errors import ParameterError
-from pipelines.sources import PipelineSource
 
 MAX_DAYS = 3660
 

@@ -24,8 +24,8 @@ import luigi
 import luigi.configuration
 from luigi.parameter import ParameterVisibility
 
-from pipelines.callables import call_with_accepted, resolve, signature_problems
-from pipelines.describe import describe
+from pipelines.common.callables import call_with_accepted, resolve, signature_problems
+from pipelines.common.describe import describe
 from targets.storage import redact_text
 
 logger = logging.getLogger("dashpipe")

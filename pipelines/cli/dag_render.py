@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from pipelines.describe import describe
-from pipelines.graph import Graph, outputs_of
+from pipelines.assess.graph import Graph, outputs_of
+from pipelines.common.describe import describe
 
 FORMATS = ("text", "dot", "mermaid", "json")
 

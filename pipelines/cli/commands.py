@@ -20,26 +20,34 @@ from typing import Any, TypeVar
 import click
 import luigi
 
-from pipelines import config_file, hooks
-from pipelines.backfill import backfill_goals
-from pipelines.dag_render import FORMATS, render
+from pipelines.assess.graph import build_graph, plan
+from pipelines.assess.staleness import Assessment, Policy, State, assess
+from pipelines.cli.backfill import backfill_goals
+from pipelines.cli.dag_render import FORMATS, render
+from pipelines.cli.history import recent_runs
+from pipelines.cli.history_location import find_history
+from pipelines.cli.listing import listing, listing_text
+from pipelines.cli.scheduler import configured_scheduler_url, serve
+from pipelines.cli.sources import YamlSource, open_pipeline
+from pipelines.cli.status import (
+    explain_text,
+    forget_records,
+    mark_fresh,
+    status_json,
+    status_text,
+    verdict_line,
+)
+from pipelines.common import hooks
+from pipelines.common.family_clash import family_clashes
+from pipelines.common.suggest import did_you_mean
+from pipelines.config import config_file
 from pipelines.errors import PipelineError
-from pipelines.family_clash import family_clashes
-from pipelines.graph import build_graph, plan
-from pipelines.history import recent_runs
-from pipelines.history_location import find_history
-from pipelines.listing import listing, listing_text
+from pipelines.execute.outcome import ExitCode, Outcome, RunReport, plan_exit_code
+from pipelines.execute.runner import configure_logging, run_tasks
+from pipelines.execute.scheduler_client import SchedulerError
 from pipelines.loading import UnknownParameter
-from pipelines.outcome import ExitCode, Outcome, RunReport, plan_exit_code
-from pipelines.report import display, plan_json, print_plan, print_report, report_json
-from pipelines.run_end import finish_run
-from pipelines.runner import configure_logging, run_tasks
-from pipelines.scheduler import configured_scheduler_url, serve
-from pipelines.scheduler_client import SchedulerError
-from pipelines.sources import YamlSource, open_pipeline
-from pipelines.staleness import Assessment, Policy, State, assess
-from pipelines.status import explain_text, forget_records, mark_fresh, status_json, status_text, verdict_line
-from pipelines.suggest import did_you_mean
+from pipelines.report.run_end import finish_run
+from pipelines.report.summary import display, plan_json, print_plan, print_report, report_json
 from pipelines.yaml.issues import PipelineInvalid
 from targets.errors import DashPipelineError
 
@@ -381,9 +389,9 @@ def validate(ctx: click.Context, pipeline: str, json_output: bool) -> None:
     for the parameters given (a sample value for each one left out). Every
     problem is reported at once, with its file and line.
     """
-    from pipelines.graph import GraphInvalid, check_graph
+    from pipelines.assess.graph import GraphInvalid, check_graph
+    from pipelines.cli.sources import TaskSource
     from pipelines.loading import parameters_for_checking
-    from pipelines.sources import TaskSource
 
     try:
         source = open_pipeline(pipeline)

@@ -19,10 +19,7 @@ import luigi.scheduler
 import luigi.worker
 from luigi.task import flatten
 
-from pipelines.describe import describe
-from pipelines.embedded_scheduler import EmbeddedScheduler
-from pipelines.error_text import decode_explanation, error_line
-from pipelines.graph import (
+from pipelines.assess.graph import (
     TaskDefinitionError,
     defined_at,
     dependencies,
@@ -31,11 +28,14 @@ from pipelines.graph import (
     output_targets,
     short_repr,
 )
-from pipelines.outcome import Outcome, RunObserver, TaskReport
-from pipelines.records import fingerprints, keyed_inputs, make_record, write_record
-from pipelines.retry import guarding_hooks, readable_process_failure, retrying, timeout_of
-from pipelines.staleness import Assessment, verifiably_current
-from pipelines.task_logs import TaskLogs
+from pipelines.assess.records import fingerprints, keyed_inputs, make_record, write_record
+from pipelines.assess.staleness import Assessment, verifiably_current
+from pipelines.common.describe import describe
+from pipelines.common.error_text import decode_explanation, error_line
+from pipelines.execute.embedded_scheduler import EmbeddedScheduler
+from pipelines.execute.outcome import Outcome, RunObserver, TaskReport
+from pipelines.execute.retry import guarding_hooks, readable_process_failure, retrying, timeout_of
+from pipelines.execute.task_logs import TaskLogs
 from targets.errors import DashPipelineError
 
 logger = logging.getLogger("dashpipe")

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pipelines.cli.history_location import HistoryDb
 from pipelines.errors import PipelineError
-from pipelines.history_location import HistoryDb
 
 _QUERY = """
 SELECT t.id, t.name, t.task_id, t.host, e.event_name, e.ts

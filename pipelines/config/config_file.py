@@ -6,7 +6,7 @@ without ``=`` is a traceback before any of our code has run, and configparser al
 only read, and so only fail, much later (a bad ``[notify] timeout`` at the end of a long run).
 This module reads the same files as luigi, in the same order and with the same parser settings,
 and checks every key dash-pipeline reads against one table, :data:`RULES`. A line luigi itself
-cannot parse stops ``import luigi`` first: :mod:`pipelines.unreadable_config` reports that one.
+cannot parse stops ``import luigi`` first: :mod:`pipelines.config.unreadable_config` reports that one.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pipelines.common.suggest import did_you_mean
+from pipelines.config.unreadable_config import describe
 from pipelines.errors import PipelineError
-from pipelines.suggest import did_you_mean
-from pipelines.unreadable_config import describe
 
 # luigi.configuration.LuigiConfigParser._config_paths, in luigi 3.8.1; LUIGI_CONFIG_PATH comes last.
 LUIGI_CONFIG_PATHS = ("/etc/luigi/client.cfg", "/etc/luigi/luigi.cfg", "client.cfg", "luigi.cfg")

@@ -65,11 +65,10 @@ def _library_directories() -> tuple[str, ...]:
 
     import luigi
 
-    import pipelines
     import targets
 
-    packages = (pipelines, targets, luigi)
-    directories = {str(Path(package.__file__).parent) + "/" for package in packages}
+    here = Path(__file__).parents[1]  # the pipelines package, found without importing it
+    directories = {str(Path(package.__file__).parent) + "/" for package in (targets, luigi)} | {f"{here}/"}
     for name in ("stdlib", "platstdlib", "purelib", "platlib"):
         with contextlib.suppress(KeyError):
             directories.add(sysconfig.get_paths()[name] + "/")

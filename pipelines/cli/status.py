@@ -9,11 +9,11 @@ from typing import Any
 
 import click
 
-from pipelines.describe import describe
-from pipelines.graph import outputs_of
-from pipelines.plural import counted
-from pipelines.records import BuildRecord, forget, make_record, record_target, write_record
-from pipelines.staleness import REBUILDS, Assessment, State, Verdict
+from pipelines.assess.graph import outputs_of
+from pipelines.assess.records import BuildRecord, forget, make_record, record_target, write_record
+from pipelines.assess.staleness import REBUILDS, Assessment, State, Verdict
+from pipelines.common.describe import describe
+from pipelines.common.plural import counted
 
 _COLOUR = {
     State.UP_TO_DATE: "green",

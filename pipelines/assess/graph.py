@@ -13,12 +13,12 @@ from typing import TypeVar
 import luigi
 from luigi.task import flatten
 
-from pipelines.describe import describe
-from pipelines.error_text import error_location
+from pipelines.common.describe import describe
+from pipelines.common.error_text import error_location
+from pipelines.common.plural import counted
+from pipelines.common.task_attributes import check_task_attributes
+from pipelines.common.value_words import with_article
 from pipelines.errors import PipelineError
-from pipelines.plural import counted
-from pipelines.retry import check_task_attributes
-from pipelines.value_words import with_article
 from targets.errors import DashPipelineError, IncompleteOutputError, StorageError, TargetError
 
 T = TypeVar("T")

@@ -10,11 +10,11 @@ from typing import Any
 
 import luigi
 
-from pipelines.describe import describe
+from pipelines.assess.graph import Graph, Plan, build_graph, guarded, is_external, output_targets
+from pipelines.assess.record_store import read_records
+from pipelines.assess.records import BuildRecord, code_version, keyed_inputs, keyed_outputs, public_params
+from pipelines.common.describe import describe
 from pipelines.errors import PipelineError
-from pipelines.graph import Graph, Plan, build_graph, guarded, is_external, output_targets
-from pipelines.record_store import read_records
-from pipelines.records import BuildRecord, code_version, keyed_inputs, keyed_outputs, public_params
 from targets import BaseTarget, FileTarget
 from targets.fingerprint import MISSING, describe_change, observe_many
 

@@ -17,8 +17,14 @@ import luigi.configuration
 from fsspec.implementations.local import LocalFileSystem
 from luigi.task import flatten
 
-from pipelines.graph import guarded, is_external
-from pipelines.records import RECORD_DIRECTORY, BuildRecord, as_file_target, central_store, record_target
+from pipelines.assess.graph import guarded, is_external
+from pipelines.assess.records import (
+    RECORD_DIRECTORY,
+    BuildRecord,
+    as_file_target,
+    central_store,
+    record_target,
+)
 from targets.storage import storage_errors
 
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import luigi
 
-from pipelines.describe import describe
+from pipelines.common.describe import describe
 
 if TYPE_CHECKING:
-    from pipelines.graph import Plan
+    from pipelines.assess.graph import Plan
 
 
 class ExitCode(enum.IntEnum):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.describe import describe
+from pipelines.assess.graph import build_graph, outputs_of
+from pipelines.cli.sources import PipelineSource, YamlSource
+from pipelines.common.describe import describe
+from pipelines.common.suggest import did_you_mean
 from pipelines.errors import PipelineError
-from pipelines.graph import build_graph, outputs_of
-from pipelines.sources import PipelineSource, YamlSource
-from pipelines.suggest import did_you_mean
 
 
 def listing(source: PipelineSource, words: list[str]) -> dict[str, Any]:

@@ -14,8 +14,8 @@ import socket
 import sys
 from pathlib import Path
 
+from pipelines.cli.history_location import configured_history_url, history_url, leave_note
 from pipelines.errors import PipelineError
-from pipelines.history_location import configured_history_url, history_url, leave_note
 
 # luigid ignores a task marked PENDING within this many seconds of it being DONE
 # ("stable done cooldown"): a forced or stale rebuild right after a build would be

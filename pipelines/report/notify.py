@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 
 import luigi.configuration
 
-from pipelines.describe import describe
-from pipelines.error_text import error_excerpt
-from pipelines.outcome import ExitCode, Outcome, RunReport
-from pipelines.report import blockers, failure_lines, fallback_note
+from pipelines.common.describe import describe
+from pipelines.common.error_text import error_excerpt
+from pipelines.execute.outcome import ExitCode, Outcome, RunReport
+from pipelines.report.summary import blockers, failure_lines, fallback_note
 from targets.storage import redact_text
 
 WHEN = ("failure", "always", "never")

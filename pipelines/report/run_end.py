@@ -6,11 +6,11 @@ from collections.abc import Iterable
 
 import luigi
 
-from pipelines import hooks
-from pipelines.error_reporting import report_failures
-from pipelines.notify import notify, summary_text
-from pipelines.outcome import ExitCode, RunReport
-from pipelines.report import report_dict
+from pipelines.common import hooks
+from pipelines.execute.outcome import ExitCode, RunReport
+from pipelines.report.notify import notify, summary_text
+from pipelines.report.sentry import report_failures
+from pipelines.report.summary import report_dict
 
 
 def finish_run(report: RunReport, title: str, goals: Iterable[luigi.Task]) -> list[str]:

@@ -22,7 +22,7 @@ import fsspec
 import luigi
 import luigi.configuration
 
-from pipelines.error_text import error_location
+from pipelines.common.error_text import error_location
 from targets.errors import DashPipelineError
 
 DEFAULT_DIRECTORY = ".dashpipe/logs"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import os
 
-from pipelines.describe import describe
-from pipelines.outcome import RunReport
+from pipelines.common.describe import describe
+from pipelines.execute.outcome import RunReport
 
 logger = logging.getLogger("dashpipe")
 
