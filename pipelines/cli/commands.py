@@ -10,7 +10,6 @@ import gc
 import json
 import os
 import sys
-import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,14 +19,14 @@ from typing import Any, TypeVar
 import click
 import luigi
 
-from pipelines.assess.graph import build_graph, plan
-from pipelines.assess.staleness import Assessment, Policy, State, assess
+from pipelines.assessment.graph import build_graph
+from pipelines.assessment.staleness import Assessment, Policy, assess
 from pipelines.cli.backfill import backfill_goals
 from pipelines.cli.dag_render import FORMATS, render
 from pipelines.cli.history import recent_runs
 from pipelines.cli.history_location import find_history
 from pipelines.cli.listing import listing, listing_text
-from pipelines.cli.scheduler import configured_scheduler_url, serve
+from pipelines.cli.scheduler import serve
 from pipelines.cli.sources import YamlSource, open_pipeline
 from pipelines.cli.status import (
     explain_text,
@@ -37,17 +36,16 @@ from pipelines.cli.status import (
     status_text,
     verdict_line,
 )
-from pipelines.common import hooks
 from pipelines.common.family_clash import family_clashes
-from pipelines.common.suggest import did_you_mean
+from pipelines.common.task_names import check_names
 from pipelines.config import config_file
 from pipelines.errors import PipelineError
 from pipelines.execute.outcome import ExitCode, Outcome, RunReport, plan_exit_code
-from pipelines.execute.runner import configure_logging, run_tasks
+from pipelines.execute.runner import configure_logging
 from pipelines.execute.scheduler_client import SchedulerError
 from pipelines.loading import UnknownParameter
-from pipelines.report.run_end import finish_run
 from pipelines.report.summary import display, plan_json, print_plan, print_report, report_json
+from pipelines.session import RunOptions, RunSession
 from pipelines.yaml.issues import PipelineInvalid
 from targets.errors import DashPipelineError
 
@@ -243,29 +241,27 @@ def main() -> None:
 
 
 def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunReport | None:
+    """A run as pipelines.session makes it, with what the terminal or --json shows between its steps."""
     configure_logging(settings.verbose)
     json_output = settings.json_output
-    if settings.existence_only and (settings.force_all or settings.force or settings.rebuild_unrecorded):
-        raise PipelineError(
-            "--existence-only checks existence only: it cannot be combined with -B, --force "
-            "or --rebuild-unrecorded"
-        )
-    checking_began = time.monotonic()
-    assessment = None if settings.existence_only else assess(goals, settings.policy)
-    checking = time.monotonic() - checking_began
-    if assessment and settings.force:
-        _check_names(settings.force, assessment, "--force")
+    options = RunOptions(
+        settings.workers,
+        settings.keep_going,
+        settings.scheduler_url,
+        settings.policy,
+        settings.existence_only,
+        title,
+    )
+    session = RunSession(goals, options)
+    session.assess()
     if settings.dry_run:
-        result = assessment.plan() if assessment else plan(goals)
-        reasons = {task_id: v.reason for task_id, v in assessment.verdicts.items()} if assessment else {}
+        result, reasons = session.plan(), session.reasons()
         click.echo(plan_json(result, reasons)) if json_output else print_plan(result, reasons)
         sys.exit(plan_exit_code(result))
-    if assessment and not json_output:
-        for verdict in assessment.verdicts.values():
-            if verdict.rebuilds and verdict.state is not State.MISSING:
-                click.echo(verdict_line(verdict))
-    scheduler_url = settings.scheduler_url or configured_scheduler_url()
-    for problem in hooks.configured_problems():  # found now, not when a failed run needs them
+    if not json_output:
+        for verdict in session.announced():
+            click.echo(verdict_line(verdict))
+    for problem in session.problems_before():
         click.echo(f"dashpipe: warning: {problem}", err=True)
     observer = display(json_output)
 
@@ -275,24 +271,16 @@ def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunR
 
     try:
         with quiet_stdout():
-            report = run_tasks(
-                goals,
-                workers=settings.workers,
-                observer=observer,
-                keep_going=settings.keep_going,
-                scheduler_url=scheduler_url,
-                assessment=assessment,
-            )
+            report = session.execute(observer)
     finally:
         if hasattr(observer, "close"):
             observer.close()
-    report.seconds = {"checking": checking, **report.seconds}
     if json_output:
         click.echo(report_json(report))
     else:
         print_report(report, verbose=settings.verbose)
     with quiet_stdout():
-        warnings = finish_run(report, title, goals)
+        warnings = session.finish(report)
     for warning in warnings:
         click.echo(f"dashpipe: warning: {warning}", err=True)
     return report
@@ -389,7 +377,7 @@ def validate(ctx: click.Context, pipeline: str, json_output: bool) -> None:
     for the parameters given (a sample value for each one left out). Every
     problem is reported at once, with its file and line.
     """
-    from pipelines.assess.graph import GraphInvalid, check_graph
+    from pipelines.assessment.graph import GraphInvalid, check_graph
     from pipelines.cli.sources import TaskSource
     from pipelines.loading import parameters_for_checking
 
@@ -484,11 +472,7 @@ def dag(ctx: click.Context, pipeline: str, fmt: str) -> None:
 
 
 def _check_names(names: Iterable[str], assessment: Assessment, what: str) -> None:
-    families = {verdict.task.get_task_family() for verdict in assessment.verdicts.values()}
-    known = sorted(families | {family.rsplit(".", 1)[-1] for family in families})
-    for name in names:
-        if name not in known:
-            raise PipelineError(f"{what} {name}: no such step or task here{did_you_mean(name, known)}")
+    check_names(names, (verdict.task.get_task_family() for verdict in assessment.verdicts.values()), what)
 
 
 def _assessment_for(pipeline: str, words: list[str], policy: Policy) -> tuple[Any, frozenset[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pipelines.assess.graph import Graph, outputs_of
+from pipelines.assessment.graph import Graph, outputs_of
 from pipelines.common.describe import describe
 
 FORMATS = ("text", "dot", "mermaid", "json")

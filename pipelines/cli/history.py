@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pipelines.cli.history_location import HistoryDb
+from pipelines.common.task_names import picks
 from pipelines.errors import PipelineError
 
 _QUERY = """
@@ -18,20 +17,10 @@ WHERE t.id IN (SELECT id FROM tasks {where} ORDER BY id DESC LIMIT :limit)
 ORDER BY t.id DESC, e.ts
 """
 
-_GLOB = frozenset("*?[")
-
-
-def matching_names(names: Iterable[str], pattern: str) -> list[str]:
-    """The task families ``pattern`` names, case-sensitively: a glob (``sales.*``, ``Sales*``), else
-    that family exactly or, for a YAML pipeline's name, its steps (``sales`` names ``sales.totals``)."""
-    if _GLOB & set(pattern):
-        return [name for name in names if fnmatch.fnmatchcase(name, pattern)]
-    return [name for name in names if name == pattern or name.startswith(pattern + ".")]
-
 
 def recent_runs(history: HistoryDb, task_filter: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The last ``limit`` task runs (newest first) of the families ``task_filter`` names (see
-    matching_names), or of all: outcome, start, duration, host and parameters."""
+    pipelines.common.task_names), or of all: outcome, start, duration, host and parameters."""
     db_url = history.url
     try:
         import sqlalchemy
@@ -49,7 +38,7 @@ def recent_runs(history: HistoryDb, task_filter: str | None = None, limit: int =
             if task_filter:
                 # Filtered here, not in SQL: LIKE and GLOB differ in case and syntax between databases.
                 names = connection.execute(sqlalchemy.text("SELECT DISTINCT name FROM tasks")).scalars()
-                arguments["names"] = matching_names(names, task_filter)
+                arguments["names"] = [name for name in names if picks(task_filter, name)]
                 if not arguments["names"]:
                     return []
                 where = "WHERE name IN :names"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.assess.graph import build_graph, outputs_of
+from pipelines.assessment.graph import build_graph, outputs_of
 from pipelines.cli.sources import PipelineSource, YamlSource
 from pipelines.common.describe import describe
 from pipelines.common.suggest import did_you_mean

@@ -34,17 +34,6 @@ db_connection = {history}
 """
 
 
-def configured_scheduler_url() -> str | None:
-    """``[core] default-scheduler-url`` from luigi.cfg: runs use that central scheduler by default."""
-    import luigi.configuration
-
-    config = luigi.configuration.get_config()
-    for key in ("default-scheduler-url", "default_scheduler_url"):
-        if config.has_option("core", key):
-            return config.get("core", key) or None
-    return None
-
-
 def luigid_command(host: str, port: int, state_dir: Path) -> tuple[list[str], dict[str, str], Path]:
     """The luigid command line, environment and working directory for a scheduler in ``state_dir``."""
     luigid = shutil.which("luigid") or str(Path(sys.executable).with_name("luigid"))

@@ -9,11 +9,12 @@ from typing import Any
 
 import click
 
-from pipelines.assess.graph import outputs_of
-from pipelines.assess.records import BuildRecord, forget, make_record, record_target, write_record
-from pipelines.assess.staleness import REBUILDS, Assessment, State, Verdict
+from pipelines.assessment.graph import outputs_of
+from pipelines.assessment.records import BuildRecord, forget, make_record, record_target, write_record
+from pipelines.assessment.staleness import REBUILDS, Assessment, State, Verdict
 from pipelines.common.describe import describe
 from pipelines.common.plural import counted
+from pipelines.common.task_names import picked
 
 _COLOUR = {
     State.UP_TO_DATE: "green",
@@ -185,5 +186,4 @@ def forget_records(assessment: Assessment, names: frozenset[str]) -> int:
 
 
 def _selected(verdict: Verdict, names: frozenset[str]) -> bool:
-    family = verdict.task.get_task_family()
-    return not names or family in names or family.rsplit(".", 1)[-1] in names
+    return not names or picked(names, verdict.task.get_task_family())

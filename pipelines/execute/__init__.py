@@ -2,5 +2,5 @@
 records after outputs are committed, the embedded scheduler, retries and timeouts, task logs, the
 client side of the central scheduler, and what happened to each task (outcome).
 
-May import: ``pipelines.assess``, ``pipelines.common``, ``pipelines.errors``, ``targets``.
+May import: ``pipelines.assessment``, ``pipelines.common``, ``pipelines.errors``, ``targets``.
 """

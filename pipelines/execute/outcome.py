@@ -11,7 +11,7 @@ import luigi
 from pipelines.common.describe import describe
 
 if TYPE_CHECKING:
-    from pipelines.assess.graph import Plan
+    from pipelines.assessment.graph import Plan
 
 
 class ExitCode(enum.IntEnum):

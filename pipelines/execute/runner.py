@@ -12,8 +12,8 @@ import luigi.execution_summary
 import luigi.rpc
 from luigi.task import flatten
 
-from pipelines.assess.graph import Graph, check_graph, is_external, missing_outputs
-from pipelines.assess.staleness import Assessment, State
+from pipelines.assessment.graph import Graph, check_graph, is_external, missing_outputs
+from pipelines.assessment.staleness import Assessment, State
 from pipelines.common.describe import describe
 from pipelines.common.error_text import error_line
 from pipelines.execute import luigi_summary  # noqa: F401 - replaces luigi's recursive summary search
@@ -105,7 +105,7 @@ def run_tasks(
 ) -> RunReport:
     """Build ``tasks`` and their dependencies; never raises for a task's failure.
 
-    With an ``assessment`` (see :func:`pipelines.assess.staleness.assess`) stale tasks
+    With an ``assessment`` (see :func:`pipelines.assessment.staleness.assess`) stale tasks
     rebuild; without one, luigi's rule applies: a task is done when its outputs
     exist. Like make, the first failure stops new tasks from starting (running
     ones finish) unless ``keep_going``. ``scheduler_url`` names a central luigid;

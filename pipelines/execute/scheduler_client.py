@@ -91,3 +91,14 @@ def done_at_scheduler(url: str, tasks: Iterable[luigi.Task], most_families: int 
     finally:
         remote.close()
     return found
+
+
+def configured_scheduler_url() -> str | None:
+    """``[core] default-scheduler-url`` from luigi.cfg: runs use that central scheduler by default."""
+    import luigi.configuration
+
+    config = luigi.configuration.get_config()
+    for key in ("default-scheduler-url", "default_scheduler_url"):
+        if config.has_option("core", key):
+            return config.get("core", key) or None
+    return None

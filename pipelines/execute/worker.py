@@ -19,7 +19,7 @@ import luigi.scheduler
 import luigi.worker
 from luigi.task import flatten
 
-from pipelines.assess.graph import (
+from pipelines.assessment.graph import (
     TaskDefinitionError,
     defined_at,
     dependencies,
@@ -28,8 +28,8 @@ from pipelines.assess.graph import (
     output_targets,
     short_repr,
 )
-from pipelines.assess.records import fingerprints, keyed_inputs, make_record, write_record
-from pipelines.assess.staleness import Assessment, verifiably_current
+from pipelines.assessment.records import fingerprints, keyed_inputs, make_record, write_record
+from pipelines.assessment.staleness import Assessment, verifiably_current
 from pipelines.common.describe import describe
 from pipelines.common.error_text import decode_explanation, error_line
 from pipelines.execute.embedded_scheduler import EmbeddedScheduler

@@ -9,8 +9,8 @@ from typing import Any
 import click
 import luigi
 
-from pipelines.assess.graph import Plan, outputs_of
-from pipelines.assess.records import public_params
+from pipelines.assessment.graph import Plan, outputs_of
+from pipelines.assessment.records import public_params
 from pipelines.common.describe import describe
 from pipelines.common.error_text import error_excerpt
 from pipelines.common.plural import counted

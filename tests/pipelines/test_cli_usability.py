@@ -13,8 +13,8 @@ import pytest
 
 from pipelines import ExitCode
 from pipelines.cli.commands import main
-from pipelines.cli.history import matching_names
 from pipelines.cli.scheduler import scheduler_url
+from pipelines.common.task_names import picks
 from tests.helpers import REPO, run_cli
 from tests.servers import start_luigid
 
@@ -126,12 +126,14 @@ def test_history_without_a_scheduler_names_the_path_it_tried_and_what_to_pass(tm
         ("sales.*", ["sales.fetch"]),
         ("*Report", ["SalesReport"]),
         ("sale", []),
+        ("fetch", ["sales.fetch"]),  # a step's own name, as --force and status take it
     ],
 )
-def test_the_history_filter_is_a_family_or_a_glob_and_case_sensitive(
+def test_a_name_is_a_family_a_step_a_pipeline_or_a_glob_and_case_sensitive(
     pattern: str, expected: list[str]
 ) -> None:
-    assert matching_names(["sales", "sales.fetch", "salesman.x", "Sales", "SalesReport"], pattern) == expected
+    families = ["sales", "sales.fetch", "salesman.x", "Sales", "SalesReport"]
+    assert [family for family in families if picks(pattern, family)] == expected
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 from luigi.parameter import ParameterVisibility
 
 from pipelines import External, Task, run_tasks
-from pipelines.assess.records import record_target
-from pipelines.assess.staleness import Policy, State, assess
+from pipelines.assessment.records import record_target
+from pipelines.assessment.staleness import Policy, State, assess
 from pipelines.cli.status import forget_records, mark_fresh
 from pipelines.execute.outcome import ExitCode, Outcome
 from targets import FileTarget
@@ -198,7 +198,7 @@ def test_force_one_step_and_everything_downstream(built: Backend) -> None:
 
 
 def test_records_hold_no_private_parameters(built: Backend) -> None:
-    from pipelines.assess.record_store import read_records
+    from pipelines.assessment.record_store import read_records
 
     goal = Measure(root=built.url(), options=built.options)
     record = read_records([goal])[goal.task_id]
@@ -208,7 +208,7 @@ def test_records_hold_no_private_parameters(built: Backend) -> None:
 
 
 def test_source_version_opt_in(tmp_path) -> None:
-    from pipelines.assess.records import code_version
+    from pipelines.assessment.records import code_version
 
     class Sourced(Task):
         version = "source"

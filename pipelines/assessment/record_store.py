@@ -17,8 +17,8 @@ import luigi.configuration
 from fsspec.implementations.local import LocalFileSystem
 from luigi.task import flatten
 
-from pipelines.assess.graph import guarded, is_external
-from pipelines.assess.records import (
+from pipelines.assessment.graph import guarded, is_external
+from pipelines.assessment.records import (
     RECORD_DIRECTORY,
     BuildRecord,
     as_file_target,

@@ -10,10 +10,11 @@ from typing import Any
 
 import luigi
 
-from pipelines.assess.graph import Graph, Plan, build_graph, guarded, is_external, output_targets
-from pipelines.assess.record_store import read_records
-from pipelines.assess.records import BuildRecord, code_version, keyed_inputs, keyed_outputs, public_params
+from pipelines.assessment.graph import Graph, Plan, build_graph, guarded, is_external, output_targets
+from pipelines.assessment.record_store import read_records
+from pipelines.assessment.records import BuildRecord, code_version, keyed_inputs, keyed_outputs, public_params
 from pipelines.common.describe import describe
+from pipelines.common.task_names import picked
 from pipelines.errors import PipelineError
 from targets import BaseTarget, FileTarget
 from targets.fingerprint import MISSING, describe_change, observe_many
@@ -95,11 +96,6 @@ class Policy:
     force_all: bool = False
     force: frozenset[str] = frozenset()  # step or task family names: rebuilt with everything downstream
     unrecorded_is_stale: bool = False
-
-
-def _named(task: luigi.Task, names: frozenset[str]) -> bool:
-    family = task.get_task_family()
-    return family in names or family.rsplit(".", 1)[-1] in names
 
 
 class Observations:
@@ -201,7 +197,7 @@ def assess_task(
         if missing:
             return Verdict(task, State.MISSING_INPUT, "not found: " + ", ".join(missing))
         return Verdict(task, State.INPUT)
-    if policy.force_all or _named(task, policy.force):
+    if policy.force_all or picked(policy.force, task.get_task_family()):
         return Verdict(task, State.FORCED, "forced", record=record)
     missing = [str(target) for target in outputs if not seen.exists(target)]
     if missing:
