@@ -34,6 +34,30 @@ class State(str, enum.Enum):
 REBUILDS = frozenset({State.STALE, State.MISSING, State.UPSTREAM, State.FORCED})
 
 
+class Cause(str, enum.Enum):
+    """What kind of thing a reason is, so that reports count and colour by kind, not by parsing text.
+    The value is how a count of them reads: "2 parameter changed" is pluralised by the reader."""
+
+    MISSING = "output missing"
+    PARAMETER = "parameter changed"
+    CODE = "code version changed"
+    INPUT = "input changed"  # changed, new, or no longer used
+    OUTPUT_MODIFIED = "output modified outside the pipeline"
+    INTERRUPTED = "last build did not finish"
+    RECORD_UNREADABLE = "build record unreadable"
+    UNRECORDED = "no build record"
+    FAMILY = "made by another task family"
+    UPSTREAM = "upstream rebuilds"
+    FORCED = "forced"
+    INPUT_MISSING = "input missing"
+
+
+@dataclass(frozen=True)
+class Difference:
+    cause: Cause
+    text: str
+
+
 @dataclass
 class Verdict:
     task: luigi.Task
@@ -41,6 +65,7 @@ class Verdict:
     reason: str = ""
     details: list[str] = field(default_factory=list)
     record: BuildRecord | None = None
+    cause: Cause | None = None  # the kind of ``reason``; None when there is nothing to say
 
     @property
     def rebuilds(self) -> bool:
@@ -145,38 +170,47 @@ def _record_differences(
     outputs: list[tuple[str, luigi.Target]],
     inputs: list[tuple[str, luigi.Target]],
     seen: Observations,
-) -> list[str]:
+) -> list[Difference]:
     """Every way the task now differs from its record; the first is the root cause shown."""
-    reasons: list[str] = []
+    reasons: list[Difference] = []
     if record.extra.get("building"):
-        reasons.append("its last build did not finish (interrupted, or failed)")
+        reasons.append(
+            Difference(Cause.INTERRUPTED, "its last build did not finish (interrupted, or failed)")
+        )
     if record.family != task.get_task_family():
-        reasons.append(f"built by {record.family}, now made by {task.get_task_family()}")
+        reasons.append(
+            Difference(Cause.FAMILY, f"built by {record.family}, now made by {task.get_task_family()}")
+        )
     # The task id digests the same parameters: equal ids, equal parameters.
     params = record.params if record.task_id == task.task_id else public_params(task)
     outside = getattr(task, "params_outside_identity", frozenset)()
     for name in sorted((set(params) | set(record.params)) - outside):
         before, after = record.params.get(name), params.get(name)
         if before != after:
-            reasons.append(f"param {name}: {_or_none(before)} → {_or_none(after)}")
+            reasons.append(
+                Difference(Cause.PARAMETER, f"param {name}: {_or_none(before)} → {_or_none(after)}")
+            )
     version = code_version(task)
     if version != record.version:
-        reasons.append(f"code version {_or_none(record.version)} → {_or_none(version)}")
+        reasons.append(
+            Difference(Cause.CODE, f"code version {_or_none(record.version)} → {_or_none(version)}")
+        )
     for key, target in outputs:
         if key in record.outputs and seen.matches(target, record.outputs[key]) is False:
             change = describe_change(record.outputs[key], seen.current(target))
-            reasons.append(f"output {key} modified outside the pipeline ({change})")
+            reasons.append(
+                Difference(Cause.OUTPUT_MODIFIED, f"output {key} modified outside the pipeline ({change})")
+            )
     for key, target in inputs:
         if key not in record.inputs:
-            reasons.append(f"new input {key}")
+            reasons.append(Difference(Cause.INPUT, f"new input {key}"))
         elif not seen.exists(target):
             continue  # an input since removed (archived raw data, say) changes nothing already built
         elif seen.matches(target, record.inputs[key]) is False:
-            reasons.append(
-                f"input {key} changed ({describe_change(record.inputs[key], seen.current(target))})"
-            )
+            change = describe_change(record.inputs[key], seen.current(target))
+            reasons.append(Difference(Cause.INPUT, f"input {key} changed ({change})"))
     dropped = set(record.inputs) - {key for key, _ in inputs}
-    reasons.extend(f"input {key} no longer used" for key in sorted(dropped))
+    reasons.extend(Difference(Cause.INPUT, f"input {key} no longer used") for key in sorted(dropped))
     return reasons
 
 
@@ -195,25 +229,41 @@ def assess_task(
     if is_external(task):
         missing = [str(target) for target in outputs if not seen.exists(target)]
         if missing:
-            return Verdict(task, State.MISSING_INPUT, "not found: " + ", ".join(missing))
+            return Verdict(
+                task, State.MISSING_INPUT, "not found: " + ", ".join(missing), cause=Cause.INPUT_MISSING
+            )
         return Verdict(task, State.INPUT)
     if policy.force_all or picked(policy.force, task.get_task_family()):
-        return Verdict(task, State.FORCED, "forced", record=record)
+        return Verdict(task, State.FORCED, "forced", record=record, cause=Cause.FORCED)
     missing = [str(target) for target in outputs if not seen.exists(target)]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        return Verdict(task, State.MISSING, f"output {missing[0]} missing{more}", record=record)
+        return Verdict(
+            task, State.MISSING, f"output {missing[0]} missing{more}", record=record, cause=Cause.MISSING
+        )
     if record is None:
         if policy.unrecorded_is_stale:
-            return Verdict(task, State.STALE, "no build record (made before adoption, or by hand)")
-        return Verdict(task, State.NO_RECORD, "outputs exist without a build record")
+            return Verdict(
+                task,
+                State.STALE,
+                "no build record (made before adoption, or by hand)",
+                cause=Cause.UNRECORDED,
+            )
+        return Verdict(task, State.NO_RECORD, "outputs exist without a build record", cause=Cause.UNRECORDED)
     if record.extra.get("unreadable"):
-        return Verdict(task, State.STALE, "build record unreadable (a write cut short?)", record=record)
+        return Verdict(
+            task,
+            State.STALE,
+            "build record unreadable (a write cut short?)",
+            record=record,
+            cause=Cause.RECORD_UNREADABLE,
+        )
     if inputs is None:
         inputs = guarded(task, "requires()", lambda: keyed_inputs(task))
     differences = _record_differences(task, record, keyed_outputs(task, outputs), inputs, seen)
     if differences:
-        return Verdict(task, State.STALE, differences[0], differences, record)
+        texts = [difference.text for difference in differences]
+        return Verdict(task, State.STALE, texts[0], texts, record, differences[0].cause)
     return Verdict(task, State.UP_TO_DATE, record=record)
 
 
@@ -290,12 +340,17 @@ def assess(goals: list[luigi.Task], policy: Policy | None = None) -> Assessment:
                 f"downstream of forced {describe(forced.task)}",
                 verdict.details,
                 verdict.record,
+                Cause.FORCED,
             )
         elif verdict.state in (State.UP_TO_DATE, State.NO_RECORD):
             rebuilding = next((v for v in upstream if v.rebuilds), None)
             if rebuilding is not None:
                 verdict = Verdict(
-                    task, State.UPSTREAM, f"{describe(rebuilding.task)} rebuilds", record=verdict.record
+                    task,
+                    State.UPSTREAM,
+                    f"{describe(rebuilding.task)} rebuilds",
+                    record=verdict.record,
+                    cause=Cause.UPSTREAM,
                 )
         verdicts[task.task_id] = verdict
     return Assessment(verdicts, graph)

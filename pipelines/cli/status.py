@@ -35,6 +35,9 @@ _PLURAL_CAUSES = {
     "input changed": "inputs changed",
     "output missing": "outputs missing",
     "output modified outside the pipeline": "outputs modified outside the pipeline",
+    "last build did not finish": "last builds did not finish",
+    "build record unreadable": "build records unreadable",
+    "no build record": "no build records",
 }
 
 
@@ -71,26 +74,7 @@ def status_text(assessment: Assessment, show_all: bool = False) -> str:
 
 def reason_kind(verdict: Verdict) -> str | None:
     """The kind of a rebuild's root cause, for the footer that counts them."""
-    if not verdict.rebuilds:
-        return None
-    reason = verdict.reason
-    for prefix, kind in (
-        ("param ", "parameter changed"),
-        ("code version", "code version changed"),
-        ("new input", "inputs changed"),
-        ("input ", "input changed"),
-        ("forced", "forced"),
-        ("downstream of forced", "forced"),
-    ):
-        if reason.startswith(prefix):
-            return kind
-    if "modified outside the pipeline" in reason:
-        return "output modified outside the pipeline"
-    if verdict.state is State.MISSING:
-        return "output missing"
-    if verdict.state is State.UPSTREAM:
-        return "upstream rebuilds"
-    return verdict.state.value
+    return verdict.cause.value if verdict.rebuilds and verdict.cause else None
 
 
 def reason_counts(assessment: Assessment) -> Counter[str]:
@@ -104,6 +88,7 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
         "family": verdict.task.get_task_family(),
         "state": verdict.state.value,
         "reason": verdict.reason or None,
+        "cause": verdict.cause.name.lower() if verdict.cause else None,
         "details": verdict.details,
         "rebuilds": verdict.rebuilds,
         "recorded": _record_summary(verdict.record),

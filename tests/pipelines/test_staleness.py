@@ -11,7 +11,7 @@ from luigi.parameter import ParameterVisibility
 
 from pipelines import External, Task, run_tasks
 from pipelines.assessment.records import record_target
-from pipelines.assessment.staleness import Policy, State, assess
+from pipelines.assessment.staleness import Cause, Policy, State, assess
 from pipelines.cli.status import forget_records, mark_fresh
 from pipelines.execute.outcome import ExitCode, Outcome
 from targets import FileTarget
@@ -142,17 +142,20 @@ def test_missing_output(built: Backend) -> None:
     found = verdicts(built)
     assert found["Multiply"].state is State.MISSING
     assert found["Multiply"].reason == f"output {built.url('multiplied.txt')} missing"
+    assert found["Multiply"].cause is Cause.MISSING and found["Measure"].cause is Cause.UPSTREAM
 
 
 def test_changed_parameter_names_the_parameter(built: Backend) -> None:
     found = verdicts(built, factor=3)
     assert found["Multiply"].state is State.STALE
     assert found["Multiply"].reason == "param factor: 2 → 3"
+    assert found["Multiply"].cause is Cause.PARAMETER
 
 
 def test_changed_code_version(built: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Multiply, "version", "2")
     assert verdicts(built)["Multiply"].reason == "code version 1 → 2"
+    assert verdicts(built)["Multiply"].cause is Cause.CODE
 
 
 def test_a_version_set_where_there_was_none_says_none(
