@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import enum
+
 from targets.errors import DashPipelineError
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes of ``dashpipe``; documented in the README."""
+
+    OK = 0
+    TASK_FAILED = 1
+    USAGE = 2
+    MISSING_INPUT = 3
+    INVALID_PIPELINE = 4
+    SCHEDULER_ERROR = 5
+    OUT_OF_DATE = 6  # run -n, status --check: something would run (make -q's "not up to date")
+    INTERNAL_ERROR = 70  # a bug in dash-pipeline, never a user mistake
 
 
 class PipelineError(DashPipelineError):
     """A pipeline, task or invocation is wrong (caught before anything runs)."""
+
+    exit_code = ExitCode.INVALID_PIPELINE
 
 
 class TaskLoadError(PipelineError):

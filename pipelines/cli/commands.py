@@ -42,7 +42,6 @@ from pipelines.config import config_file
 from pipelines.errors import PipelineError
 from pipelines.execute.outcome import ExitCode, Outcome, RunReport, plan_exit_code
 from pipelines.execute.runner import configure_logging
-from pipelines.execute.scheduler_client import SchedulerError
 from pipelines.loading import UnknownParameter
 from pipelines.report.summary import display, plan_json, print_plan, print_report, report_json
 from pipelines.session import RunOptions, RunSession
@@ -61,16 +60,7 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except DashPipelineError as exc:
-            from targets.errors import TargetError
-
-            # A target declared wrongly (a malformed URL, say) is the user's mistake, as a bad
-            # pipeline is; it reaches here only when found before anything ran.
-            if isinstance(exc, (PipelineError, TargetError)):
-                code = ExitCode.INVALID_PIPELINE
-            elif isinstance(exc, SchedulerError):
-                code = ExitCode.SCHEDULER_ERROR
-            else:
-                code = ExitCode.TASK_FAILED
+            code = int(exc.exit_code)  # each error class says what it means for the exit code
             message = _with_own_options(exc)
             click.echo(f"dashpipe: error: {message}", err=True)
             settings = kwargs.get("settings")

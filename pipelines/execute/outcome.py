@@ -9,22 +9,10 @@ from typing import TYPE_CHECKING
 import luigi
 
 from pipelines.common.describe import describe
+from pipelines.errors import ExitCode
 
 if TYPE_CHECKING:
     from pipelines.assessment.graph import Plan
-
-
-class ExitCode(enum.IntEnum):
-    """Exit codes of ``dashpipe``; documented in the README."""
-
-    OK = 0
-    TASK_FAILED = 1
-    USAGE = 2
-    MISSING_INPUT = 3
-    INVALID_PIPELINE = 4
-    SCHEDULER_ERROR = 5
-    OUT_OF_DATE = 6  # run -n, status --check: something would run (make -q's "not up to date")
-    INTERNAL_ERROR = 70  # a bug in dash-pipeline, never a user mistake
 
 
 def plan_exit_code(plan: Plan) -> ExitCode:

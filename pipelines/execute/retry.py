@@ -28,6 +28,7 @@ import luigi
 from pipelines.common import hooks
 from pipelines.common.describe import describe
 from pipelines.common.task_attributes import check_task_attributes
+from targets.errors import DashPipelineError
 
 logger = logging.getLogger("dashpipe")
 
@@ -69,7 +70,7 @@ def readable_process_failure(task: luigi.Task, explanation: str) -> str:
     return f"{describe(task)} {explanation.removeprefix(internal)}"
 
 
-class RetriesExhausted(Exception):
+class RetriesExhausted(DashPipelineError):
     """The last failure of a task that had retries, saying how many attempts it made."""
 
 

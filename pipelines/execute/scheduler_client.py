@@ -9,11 +9,14 @@ from collections.abc import Iterable
 import luigi
 import luigi.rpc
 
+from pipelines.errors import ExitCode
 from targets.errors import DashPipelineError
 
 
 class SchedulerError(DashPipelineError):
     """The central scheduler could not be reached or failed."""
+
+    exit_code = ExitCode.SCHEDULER_ERROR
 
 
 _UNREACHABLE_REASONS = (

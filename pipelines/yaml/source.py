@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from pipelines.errors import PipelineError
+
 KeyPath = tuple[str | int, ...]
 
 
@@ -48,7 +50,9 @@ class Document:
         return self.positions.get((), Position(1, 1))
 
 
-class YamlSyntaxError(Exception):
+class YamlSyntaxError(PipelineError):
+    """A file YAML cannot read, at a position; validation reports it as one of its issues."""
+
     def __init__(self, message: str, position: Position) -> None:
         super().__init__(message)
         self.message = message
