@@ -7,6 +7,11 @@ The stages below are described in ARCHITECTURE.md.
 
 import configparser as _configparser
 
+# First of all: every module below imports ``targets``, which a user's ./targets/ may hide.
+from pipelines.shadowing import refuse_shadowed_packages as _refuse_shadowed_packages
+
+_refuse_shadowed_packages()
+
 try:  # luigi reads luigi.cfg as it is imported, and fails there on a line it cannot parse
     from pipelines.assessment.staleness import Assessment, Policy
     from pipelines.errors import ParameterError, PipelineError, TaskLoadError

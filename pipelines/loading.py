@@ -20,6 +20,7 @@ from pipelines.common.suggest import did_you_mean
 from pipelines.common.task_attributes import check_task_attributes
 from pipelines.common.value_words import expected_words, with_article
 from pipelines.errors import ParameterError, TaskLoadError
+from pipelines.shadowing import hides_our_package, shadowed_reference
 
 
 class UnknownParameter(ParameterError):
@@ -60,7 +61,9 @@ def _module_name_for_file(path: Path) -> tuple[str, Path]:
     """The dotted name of ``path`` and the directory to import it from (like pytest's rootdir logic)."""
     parts = [path.stem]
     directory = path.parent
-    while (directory / "__init__.py").exists():
+    # A user's own pipelines/ or targets/ package cannot be imported under its name: that name is
+    # dash-pipeline's package, already imported. Its files are imported from inside it instead.
+    while (directory / "__init__.py").exists() and not hides_our_package(directory):
         parts.insert(0, directory.name)
         directory = directory.parent
     return ".".join(parts), directory
@@ -118,6 +121,11 @@ def load_task_class(spec: str) -> type[luigi.Task]:
         raise TaskLoadError(
             f"expected MODULE:TASK (e.g. examples/sales/pipeline.py:SalesReport), got {spec!r}"
         )
+    if not (module_ref.endswith(".py") or os.sep in module_ref):
+        # Before importing: the import would find our package and report the user's file missing.
+        shadowed = shadowed_reference(module_ref, task_name, [os.getcwd(), *sys.path])
+        if shadowed is not None:
+            raise TaskLoadError(shadowed)
     module = import_module(module_ref)
     tasks = sorted(
         name
