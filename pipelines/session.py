@@ -27,6 +27,7 @@ from pipelines.assessment.staleness import Assessment, Policy, State, Verdict, a
 from pipelines.common import hooks
 from pipelines.common.task_names import check_names
 from pipelines.errors import PipelineError
+from pipelines.execute import luigi_internals
 from pipelines.execute.outcome import RunObserver, RunReport
 from pipelines.execute.runner import run_tasks
 from pipelines.execute.scheduler_client import configured_scheduler_url
@@ -53,6 +54,7 @@ class RunSession:
     """One run of ``goals``: assess, then plan or execute, then finish."""
 
     def __init__(self, goals: Iterable[luigi.Task], options: RunOptions | None = None) -> None:
+        luigi_internals.install()  # what a run needs from luigi that plain luigi lacks (see there)
         self.goals = list(goals)
         self.options = options or RunOptions()
         policy = self.options.policy

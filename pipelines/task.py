@@ -18,24 +18,6 @@ from targets.storage import redact
 logger = logging.getLogger("dashpipe")
 
 
-_luigi_get_params = luigi.Task.get_params.__func__
-
-
-def _cached_get_params(cls: type[luigi.Task]) -> list[tuple[str, luigi.Parameter]]:
-    cached = cls.__dict__.get("_dashpipe_params")
-    if cached is None:
-        cached = _luigi_get_params(cls)
-        type.__setattr__(cls, "_dashpipe_params", cached)
-    return list(cached)
-
-
-# luigi rebuilds a class's parameter list with dir() every time it is asked (about twenty times
-# per task in a run), and a class's parameters never change: with thousands of tasks that scan
-# is the largest cost of building and running a graph. Cached per class, for every luigi task
-# in a process that uses dash-pipeline, plain luigi ones included.
-luigi.Task.get_params = classmethod(_cached_get_params)  # type: ignore[method-assign, assignment]
-
-
 class Task(luigi.Task):
     """A luigi Task with helpers for dash-pipeline targets.
 
@@ -61,7 +43,8 @@ class Task(luigi.Task):
         # luigi resolves the same arguments twice per new task, once to look up its instance
         # cache and once in __init__; the second time is served from the first. Only a call for
         # this class's own parameters may be: luigi.util.common_params asks with a subset, and
-        # with another class's parameters, and must get luigi's answer.
+        # with another class's parameters, and must get luigi's answer. The parameter list is the
+        # one luigi_internals caches; without that cache installed, luigi answers every time.
         own = cls.__dict__.get("_dashpipe_params")
         if (
             own is None
@@ -148,10 +131,10 @@ def _unregister(*classes: type[luigi.Task]) -> None:
 _unregister(Task, External)
 
 
-_luigi_load_task = luigi.worker.load_task
+_luigi_load_task = luigi.worker.load_task  # luigi's own, whatever is installed later
 
 
-def _load_task_from_its_module(module: str | None, task_name: str, params_str: dict[str, str]) -> luigi.Task:
+def load_task_from_its_module(module: str | None, task_name: str, params_str: dict[str, str]) -> luigi.Task:
     """What a run() yielded, rebuilt in the worker from (module, family, params) as luigi does, but
     looked up in that module first and in the registry of names only after.
 
@@ -168,6 +151,3 @@ def _load_task_from_its_module(module: str | None, task_name: str, params_str: d
         if len(found) == 1:
             return found[0].from_str_params(params_str)
     return _luigi_load_task(module, task_name, params_str)
-
-
-luigi.worker.load_task = _load_task_from_its_module

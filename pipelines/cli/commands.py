@@ -40,6 +40,7 @@ from pipelines.common.family_clash import family_clashes
 from pipelines.common.task_names import check_names
 from pipelines.config import config_file
 from pipelines.errors import PipelineError
+from pipelines.execute import luigi_internals
 from pipelines.execute.outcome import ExitCode, Outcome, RunReport, plan_exit_code
 from pipelines.execute.runner import configure_logging
 from pipelines.loading import UnknownParameter
@@ -228,6 +229,7 @@ def main() -> None:
     5 the scheduler failed, 6 (run -n, status --check) something would run.
     """
     config_file.check()  # a luigi.cfg mistake is one error naming file:line and key, before any work
+    luigi_internals.install()  # this process is dashpipe's: the luigi replacements its commands need
 
 
 def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunReport | None:

@@ -3,8 +3,8 @@
 ``luigi.execution_summary`` works out why pending tasks did not run with a recursive
 depth-first search over ``requires()``: a failure under a chain of ~1,000 tasks exceeds
 Python's recursion limit, and the run ends in a RecursionError instead of a report. This is
-the same search, iterative. It replaces luigi's when ``pipelines`` is imported; the result is
-identical, task for task.
+the same search, iterative. It replaces luigi's in the runs dashpipe starts (luigi_internals.install);
+the result is identical, task for task.
 """
 
 from __future__ import annotations
@@ -63,6 +63,3 @@ def _classify(set_tasks: dict[str, set], task: luigi.Task, requirements: list[lu
         and task not in set_tasks["run_by_other_worker"]
     ):
         set_tasks["not_run"].add(task)
-
-
-luigi.execution_summary._depth_first_search = depth_first_search

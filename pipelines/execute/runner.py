@@ -16,7 +16,7 @@ from pipelines.assessment.graph import Graph, check_graph, is_external, missing_
 from pipelines.assessment.staleness import Assessment, State
 from pipelines.common.describe import describe
 from pipelines.common.error_text import error_line
-from pipelines.execute import luigi_summary  # noqa: F401 - replaces luigi's recursive summary search
+from pipelines.execute import luigi_internals
 from pipelines.execute.outcome import ExitCode, Outcome, RunObserver, RunReport, TaskReport
 from pipelines.execute.scheduler_client import SchedulerError, check_scheduler, done_at_scheduler
 from pipelines.execute.task_logs import TaskLogs, configured_directory, new_run_id
@@ -111,6 +111,7 @@ def run_tasks(
     ones finish) unless ``keep_going``. ``scheduler_url`` names a central luigid;
     by default luigi's embedded scheduler is used.
     """
+    luigi_internals.install()  # the process-wide replacements a run needs (see luigi_internals)
     run_id = new_run_id()
     tasks = list({task.task_id: task for task in tasks}.values())  # luigi counts a goal once
     if assessment is None:
@@ -150,7 +151,7 @@ def run_tasks(
     ended = time.monotonic()
     running_since = worker.running_since or ended
     seconds = {"scheduling": running_since - began, "running": ended - running_since}
-    groups = luigi.execution_summary._summary_dict(worker)
+    groups = luigi_internals.summary_groups(worker)
     # Needed a rebuild, yet done without this worker running it: another run sharing the scheduler did.
     rebuilt_elsewhere = (assessment.rebuild_ids() if assessment else set()) - set(worker.seconds)
     reports: list[TaskReport] = []
