@@ -18,6 +18,7 @@ import posixpath
 import tempfile
 import uuid
 from collections.abc import Callable
+from types import TracebackType
 
 from targets.errors import StorageError
 from targets.storage import ATOMIC_UPLOAD_PROTOCOLS, Location, redact, storage_errors
@@ -106,7 +107,9 @@ class AtomicWriter(io.BufferedWriter):
         with contextlib.suppress(FileNotFoundError):
             os.remove(self._staging_path)
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[override]
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is not None:
             self.discard()
         else:

@@ -66,7 +66,7 @@ class BaseTarget(luigi.Target):
         return f"{type(self).__name__}({self.display_url!r})"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.url == self.url  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.url == self.url
 
     def __hash__(self) -> int:
         return hash((type(self), self.url))

@@ -8,7 +8,7 @@ import posixpath
 import stat as stat_module
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import luigi.format
 import luigi.target
@@ -214,9 +214,9 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
     def open(self, mode: str = "r") -> IO[Any]:
         rwmode = mode.replace("b", "").replace("t", "")
         if rwmode == "w":
-            return self.format.pipe_writer(open_atomic(self.location))
+            return cast(IO[Any], self.format.pipe_writer(open_atomic(self.location)))
         if rwmode == "r":
-            return self.format.pipe_reader(self._open_for_reading())
+            return cast(IO[Any], self.format.pipe_reader(self._open_for_reading()))
         raise TargetError(
             f"cannot open {self.display_url} with mode {mode!r}: use 'r' or 'w' (set format=Nop for bytes)"
         )
@@ -225,9 +225,9 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
         location = self.location
         with storage_errors(self.url, "read"):
             if location.is_local:
-                return FileWrapper(io.BufferedReader(io.FileIO(location.path, "r")))
+                return cast(IO[bytes], FileWrapper(io.BufferedReader(io.FileIO(location.path, "r"))))
             location.fs.invalidate_cache(location.path)
-            return location.fs.open(location.path, "rb")
+            return cast(IO[bytes], location.fs.open(location.path, "rb"))
 
     @contextmanager
     def temporary_path(self) -> Iterator[str]:

@@ -37,7 +37,7 @@ class FsspecFileSystem(luigi.target.FileSystem):
         return self._location.is_local
 
     def _path(self, url: str) -> str:
-        return self.fs._strip_protocol(str(url))
+        return str(self.fs._strip_protocol(str(url)))
 
     def _refresh(self, path: str) -> None:
         self.fs.invalidate_cache(path)
@@ -46,13 +46,13 @@ class FsspecFileSystem(luigi.target.FileSystem):
         native = self._path(path)
         with storage_errors(path, "check"):
             self._refresh(native)
-            return self.fs.exists(native)
+            return bool(self.fs.exists(native))
 
     def isdir(self, path: str) -> bool:
         native = self._path(path)
         with storage_errors(path, "check"):
             self._refresh(native)
-            return self.fs.isdir(native)
+            return bool(self.fs.isdir(native))
 
     def remove(self, path: str, recursive: bool = True, skip_trash: bool = True) -> None:
         native = self._path(path)

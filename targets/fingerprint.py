@@ -82,13 +82,13 @@ def same_content(
         if "sha256" not in recorded:
             return False
         digest = current.get("sha256") or (current_sha256() if current_sha256 else None)
-        return digest == recorded["sha256"]
+        return bool(digest == recorded["sha256"])
     if kind == "s3":
         return bool(recorded.get("etag")) and recorded.get("etag") == current.get("etag")
     if kind == "gcs":
         for key in ("md5", "crc32c"):
             if recorded.get(key) and current.get(key):
-                return recorded[key] == current[key]
+                return bool(recorded[key] == current[key])
         return recorded.get("generation") == current.get("generation")
     return recorded == current
 
@@ -135,51 +135,3 @@ def is_directory_entry(observed: Any) -> bool:
     if isinstance(observed, os.stat_result):
         return stat_module.S_ISDIR(observed.st_mode)
     return isinstance(observed, dict) and observed.get("type") == "directory"
-
-
-def observe_many(targets: list[Any]) -> dict[int, Any]:
-    """What one listing per directory says of each file target: ``{id(target): stat, info or MISSING}``.
-
-    Local directories are read with ``os.scandir``; object stores with one ``ls``
-    per prefix (S3 returns up to 1,000 keys per request), after dropping fsspec's
-    cached listing. Targets of other kinds are left out. A directory where a file
-    target expects a file raises :class:`~targets.errors.StorageError`, as ``exists()`` does.
-    """
-    from targets.file import FileTarget  # the file module imports this one
-    from targets.storage import storage_errors
-
-    groups: dict[tuple[int, str], list[Any]] = {}
-    for target in targets:
-        if isinstance(target, FileTarget):
-            location = target.location
-            parent = os.path.dirname(location.path.rstrip("/"))
-            groups.setdefault((id(location.fs) if not location.is_local else 0, parent), []).append(target)
-    observed: dict[int, Any] = {}
-    for (_, parent), members in groups.items():
-        location = members[0].location
-        if location.is_local:
-            entries = _scan_local(parent)
-            for target in members:
-                name = os.path.basename(target.location.path.rstrip("/"))
-                marker = os.path.basename(target.directory_marker_path)
-                observed[id(target)] = target.check_kind(entries.get(name, MISSING), marker in entries)
-            continue
-        fs = location.fs
-        with storage_errors(fs.unstrip_protocol(parent), "list"):
-            fs.invalidate_cache(parent)
-            try:
-                listing = {entry["name"].rstrip("/"): entry for entry in fs.ls(parent, detail=True)}
-            except FileNotFoundError:
-                listing = {}
-        for target in members:
-            entry = listing.get(target.location.path.rstrip("/"), MISSING)
-            observed[id(target)] = target.check_kind(entry, target.directory_marker_path in listing)
-    return observed
-
-
-def _scan_local(directory: str) -> dict[str, os.stat_result]:
-    try:
-        with os.scandir(directory or ".") as entries:
-            return {entry.name: entry.stat() for entry in entries}
-    except (FileNotFoundError, NotADirectoryError):
-        return {}

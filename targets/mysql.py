@@ -60,8 +60,8 @@ class _Connections:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._open: dict[tuple, Any] = {}
-        self._used: dict[tuple, float] = {}
+        self._open: dict[tuple[Any, ...], Any] = {}
+        self._used: dict[tuple[Any, ...], float] = {}
 
     def get(self, settings: dict[str, Any], url: str) -> Any:
         import pymysql
@@ -152,7 +152,8 @@ class MySqlTableTarget(BaseTarget):
                     "(letters, digits and _)"
                 )
         query = parse_qs(parts.query)
-        update_id = update_id if update_id is not None else (query.get("update_id") or [None])[0]
+        if update_id is None:
+            update_id = next(iter(query.get("update_id", [])), None)
         if update_id is None:
             raise TargetError(f"{shown}: needs an update id (?update_id=... in the URL, or update_id=)")
         if not _UPDATE_ID.match(str(update_id)) or not str(update_id).strip():
@@ -261,10 +262,10 @@ class MySqlTableTarget(BaseTarget):
         if current is None:
             return False
         # The same data loaded again is the same version: compare content, not the load.
-        return (
-            bool(recorded)
-            and recorded.get("checksum") == current["checksum"]
-            and recorded.get("size") == current["size"]
+        if not recorded:
+            return False
+        return bool(
+            recorded.get("checksum") == current["checksum"] and recorded.get("size") == current["size"]
         )
 
     def write(self, table: Any, mode: str = "replace") -> None:

@@ -54,7 +54,7 @@ def create_table_sql(table: str, schema: Any, quote_column: Callable[[str], str]
     )
 
 
-def rows_of(table: Any, batch_rows: int, *extra: Any) -> Iterator[list[tuple]]:
+def rows_of(table: Any, batch_rows: int, *extra: Any) -> Iterator[list[tuple[Any, ...]]]:
     """Rows as tuples ending with ``extra``, ``batch_rows`` at a time; converted column by column."""
     for batch in table.to_batches(max_chunksize=batch_rows):
         columns = [column.to_pylist() for column in batch.columns]
@@ -105,7 +105,7 @@ def storable(table: Any, where: str) -> Any:
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
-def restore(data: dict[str, list], schema: Any) -> Any:
+def restore(data: dict[str, list[Any]], schema: Any) -> Any:
     """Rows read back as the Arrow schema they were written with."""
     import pyarrow as pa
     import pyarrow.types as t

@@ -9,7 +9,7 @@ import os
 import posixpath
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 import luigi.format
 import pyarrow as pa
@@ -108,7 +108,7 @@ class ParquetTarget(FileTarget):
     def exists(self) -> bool:
         return self._marker.exists() if self._marker else super().exists()
 
-    def open(self, mode: str = "r"):  # type: ignore[override]
+    def open(self, mode: str = "r") -> IO[Any]:
         if self.is_dataset:
             raise TargetError(
                 f"{self.display_url} is a partitioned dataset, not one file: use read() and write()"
@@ -185,7 +185,8 @@ class ParquetTarget(FileTarget):
             raise TargetError(f"{self.display_url} is a single Parquet file and has no manifest")
         try:
             with self._marker.open("r") as handle:
-                return json.loads(handle.read())
+                manifest: dict[str, Any] = json.loads(handle.read())
+                return manifest
         except FileNotFoundError:
             raise IncompleteOutputError(
                 f"{self.display_url} is incomplete: no {MARKER_NAME} marker "

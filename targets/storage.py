@@ -19,7 +19,7 @@ import socket
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import fsspec
 import luigi.configuration
@@ -200,7 +200,7 @@ def _send_uploads_without_waiting_for_continue(fs: AbstractFileSystem) -> None:
         return
     fs.connect()  # s3fs creates its client now; no request is sent
     fs.s3.meta.events.register_last("before-call.s3", _drop_expect_header)
-    fs._dashpipe_no_continue = True  # type: ignore[attr-defined]
+    fs._dashpipe_no_continue = True
     # A client s3fs makes anew (after credentials expire) sends the header again; uploads then
     # wait without a timeout, as plain s3fs does.
 
@@ -252,7 +252,7 @@ def split_url(url: object) -> tuple[str, str]:
 
 def filesystem_class(protocol: str, url: str) -> type[AbstractFileSystem]:
     try:
-        return fsspec.get_filesystem_class(protocol)
+        return cast("type[AbstractFileSystem]", fsspec.get_filesystem_class(protocol))
     except ValueError:
         known = ", ".join(
             sorted({canonical_protocol(p) for p in fsspec.available_protocols()} & _WELL_KNOWN_PROTOCOLS)
@@ -361,17 +361,18 @@ def resolve(url: object, storage_options: Mapping[str, Any] | None = None) -> Lo
         # The common case, made cheap: thousands of local outputs are checked in one status.
         return Location(url, "file", LocalFileSystem, configured_options("file"), path=url)
     protocol, _ = split_url(url)
-    url = os.fspath(url)  # type: ignore[arg-type]
+    # split_url has rejected anything but a str or a str path.
+    text: str = os.fspath(cast("str | os.PathLike[str]", url))
     if protocol == "file":
-        url = normalise_local_url(url)
-    fs_class = filesystem_class(protocol, url)
+        text = normalise_local_url(text)
+    fs_class = filesystem_class(protocol, text)
     try:
         # Host, port, user and password written in the URL itself (sftp://user@host/...).
-        from_url = fs_class._get_kwargs_from_urls(url)
+        from_url = fs_class._get_kwargs_from_urls(text)
     except Exception as exc:
-        raise TargetError(f"malformed URL {redact(url)!r}: {exc}") from None
+        raise TargetError(f"malformed URL {redact(text)!r}: {exc}") from None
     options = {**from_url, **configured_options(protocol), **(storage_options or {})}
-    return Location(url, protocol, fs_class, options)
+    return Location(text, protocol, fs_class, options)
 
 
 def _explain(exc: BaseException) -> str:

@@ -17,7 +17,8 @@ from pipelines.common.describe import describe
 from pipelines.common.task_names import picked
 from pipelines.errors import PipelineError
 from targets import BaseTarget, FileTarget
-from targets.fingerprint import MISSING, describe_change, observe_many
+from targets.fingerprint import MISSING, describe_change
+from targets.listing import observe_many
 
 
 class State(str, enum.Enum):
