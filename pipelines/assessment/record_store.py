@@ -19,12 +19,13 @@ from luigi.task import flatten
 
 from pipelines.assessment.graph import guarded, is_external
 from pipelines.assessment.records import (
-    RECORD_DIRECTORY,
     BuildRecord,
-    as_file_target,
+    central_record_url,
     central_store,
-    record_target,
+    first_file_output,
+    record_path_beside,
 )
+from targets import FileTarget
 from targets.storage import storage_errors
 
 
@@ -32,16 +33,14 @@ def _record_place(
     task: luigi.Task, outputs: list[luigi.Target] | None, central: str | None
 ) -> tuple[Any, str, str]:
     """(filesystem, directory, path) of the task's record, without building a target per task."""
-    if not central:
-        for output in outputs if outputs is not None else flatten(task.output()):
-            file_target = as_file_target(output)
-            if file_target is not None:
-                location = file_target.location
-                parent, name = posixpath.split(location.path.rstrip("/"))
-                directory = posixpath.join(parent, RECORD_DIRECTORY)
-                return location.fs, directory, posixpath.join(directory, f"{name}.json")
-    target = record_target(task)
-    return target.location.fs, posixpath.dirname(target.location.path), target.location.path
+    output = (
+        None if central else first_file_output(outputs if outputs is not None else flatten(task.output()))
+    )
+    if output is not None:
+        path = record_path_beside(output.location.path)
+        return output.location.fs, posixpath.dirname(path), path
+    location = FileTarget(central_record_url(task, central)).location
+    return location.fs, posixpath.dirname(location.path), location.path
 
 
 def read_records(

@@ -128,18 +128,36 @@ def durable_records() -> bool:
     return config.has_section("dashpipe") and config.getboolean("dashpipe", "durable_records", False)
 
 
+# Where a task's build record is, the one rule (record_store reads by it, in bulk): beside the
+# task's first file output, in RECORD_DIRECTORY, named after that output; for a task without
+# file outputs, or with [dashpipe] records set, in the central store, named by central_record_name.
+
+
+def first_file_output(outputs: Iterable[luigi.Target]) -> FileTarget | None:
+    """The output a task's record sits beside, if it has a file output."""
+    for output in outputs:
+        file_target = as_file_target(output)
+        if file_target is not None:
+            return file_target
+    return None
+
+
+def record_path_beside(output_path: str) -> str:
+    """The record's URL (or path) for a task whose first file output is at ``output_path``."""
+    parent, name = posixpath.split(output_path.rstrip("/"))
+    return posixpath.join(parent, RECORD_DIRECTORY, f"{name}.json")
+
+
+def central_record_url(task: luigi.Task, central: str | None) -> str:
+    return posixpath.join(central or DEFAULT_CENTRAL_STORE, central_record_name(task))
+
+
 def record_target(task: luigi.Task) -> FileTarget:
     central = central_store()
-    if not central:
-        for output in flatten(task.output()):
-            file_target = as_file_target(output)
-            if file_target is not None:
-                parent, name = posixpath.split(file_target.path.rstrip("/"))
-                url = posixpath.join(parent, RECORD_DIRECTORY, f"{name}.json")
-                return FileTarget(url, format=luigi.format.Nop, **file_target.storage_options)
-    return FileTarget(
-        posixpath.join(central or DEFAULT_CENTRAL_STORE, central_record_name(task)), format=luigi.format.Nop
-    )
+    output = None if central else first_file_output(flatten(task.output()))
+    if output is not None:
+        return FileTarget(record_path_beside(output.path), format=luigi.format.Nop, **output.storage_options)
+    return FileTarget(central_record_url(task, central), format=luigi.format.Nop)
 
 
 def central_record_name(task: luigi.Task) -> str:
