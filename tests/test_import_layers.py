@@ -6,6 +6,7 @@ Imports inside functions count: they run too, and a cycle hidden in a function i
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from tests.helpers import REPO
@@ -138,3 +139,30 @@ def test_the_checks_would_see_a_cycle_and_an_upward_import() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
     assert _stage("pipelines.common.describe") == "common" and _stage("pipelines") is None
+
+
+def _architecture_stages() -> list[str]:
+    text = (REPO / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([\w.]+?)(?:\.py|/)` \|", text, flags=re.MULTILINE)
+    return rows
+
+
+def test_architecture_md_lists_the_stages_in_the_order_tested_here() -> None:
+    assert _architecture_stages() == PIPELINES_LAYERS
+
+
+def test_every_module_architecture_md_names_exists() -> None:
+    text = (REPO / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:[\w]+/)*[\w]+\.py)`", text))
+    missing = sorted(
+        name
+        for name in named
+        if not any((base / name).is_file() for base in (REPO, REPO / "pipelines", *_stage_dirs()))
+    )
+    assert len(named) > 20 and missing == []
+
+
+def _stage_dirs() -> list[Path]:
+    # ARCHITECTURE.md names a module by its path below pipelines/, or, within a list of one
+    # stage's modules, by its bare name.
+    return [path for path in (REPO / "pipelines").iterdir() if (path / "__init__.py").is_file()]
