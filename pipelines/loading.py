@@ -8,6 +8,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
+from enum import Enum
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -252,7 +253,7 @@ def build_task(spec: str, words: list[str]) -> luigi.Task:
 
 
 # The first that fits wins: subclasses come before the classes they specialise.
-_SAMPLE_TEXT: tuple[tuple[type[luigi.Parameter], str], ...] = (
+_SAMPLE_TEXT: tuple[tuple[type[luigi.Parameter[Any]], str], ...] = (
     (luigi.DateSecondParameter, "2026-01-31T000000"),
     (luigi.DateMinuteParameter, "2026-01-31T0000"),
     (luigi.DateHourParameter, "2026-01-31T00"),
@@ -276,7 +277,8 @@ def sample_value(parameter: luigi.Parameter) -> Any:
     if isinstance(parameter, luigi.ChoiceParameter):
         return sorted(parameter._choices, key=str)[0]
     if isinstance(parameter, luigi.EnumParameter):
-        return next(iter(parameter._enum))
+        members: type[Enum] = parameter._enum
+        return next(iter(members))
     if isinstance(parameter, luigi.NumericalParameter):
         return parameter._min_value
     text = next(text for kind, text in _SAMPLE_TEXT if isinstance(parameter, kind))

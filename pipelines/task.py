@@ -75,13 +75,17 @@ class External(luigi.ExternalTask):
     the run says so.
     """
 
-    url: str = luigi.Parameter(description="URL of the input")
-    type: str | None = luigi.OptionalParameter(
+    url: luigi.Parameter[str] = luigi.Parameter(description="URL of the input")
+    type: luigi.OptionalParameter = luigi.OptionalParameter(
         default=None, description="target type; default: by URL scheme"
     )
-    fallbacks: tuple = luigi.ListParameter(default=(), description="URLs tried in order when url is missing")
+    fallbacks: luigi.ListParameter[tuple[str, ...]] = luigi.ListParameter(
+        default=(), description="URLs tried in order when url is missing"
+    )
     # Storage options may carry credentials: they never name the task nor show anywhere.
-    options: dict = luigi.DictParameter(default={}, significant=False, visibility=ParameterVisibility.PRIVATE)
+    options: luigi.DictParameter[dict[str, Any]] = luigi.DictParameter(
+        default={}, significant=False, visibility=ParameterVisibility.PRIVATE
+    )
     _chosen: tuple[str, BaseTarget] | None = None  # (URL, target) of the first that exists
 
     def output(self) -> BaseTarget:

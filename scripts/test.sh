@@ -27,4 +27,6 @@ fi
 export GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false
 
 "$PYTHON" -m ruff check .
+"$PYTHON" -m mypy
+"$PYTHON" -m ruff format --check .
 "$PYTHON" -m pytest "$@"

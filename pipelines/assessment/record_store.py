@@ -4,6 +4,7 @@ records on object stores, so that a check of thousands of tasks costs few reques
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import posixpath
@@ -56,9 +57,8 @@ def read_records(
         if is_external(task):
             continue
         known = outputs.get(task.task_id) if outputs else None
-        fs, directory, path = guarded(
-            task, "output()", lambda task=task, known=known: _record_place(task, known, central)
-        )
+        place = functools.partial(_record_place, task, known, central)
+        fs, directory, path = guarded(task, "output()", place)
         by_directory[(id(fs), directory)].append((task, fs, path))
     records: dict[str, BuildRecord | None] = {}
     for (_, directory), entries in by_directory.items():
@@ -72,7 +72,7 @@ def read_records(
 
 def _read_directory(fs: Any, directory: str, wanted: list[str]) -> dict[str, bytes]:
     if isinstance(fs, LocalFileSystem):
-        contents = {}
+        contents: dict[str, bytes] = {}
         for path in wanted:
             try:
                 with open(path, "rb") as handle:
@@ -87,7 +87,7 @@ def _read_directory(fs: Any, directory: str, wanted: list[str]) -> dict[str, byt
         except FileNotFoundError:
             return {}
         cache = RecordCache.default()
-        contents: dict[str, bytes] = {}
+        contents = {}
         to_fetch: dict[str, str] = {}  # path -> cache key
         for path in wanted:
             entry = listing.get(path)

@@ -184,7 +184,7 @@ def _record_differences(
         )
     # The task id digests the same parameters: equal ids, equal parameters.
     params = record.params if record.task_id == task.task_id else public_params(task)
-    outside = getattr(task, "params_outside_identity", frozenset)()
+    outside: frozenset[str] = getattr(task, "params_outside_identity", frozenset)()
     for name in sorted((set(params) | set(record.params)) - outside):
         before, after = record.params.get(name), params.get(name)
         if before != after:

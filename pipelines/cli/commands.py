@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -106,7 +106,7 @@ class RunSettings:
         return Policy(self.force_all, frozenset(self.force), self.rebuild_unrecorded)
 
 
-def _with_options(command: F, options: list[Callable[[F], F]]) -> F:
+def _with_options(command: F, options: Sequence[Callable[[F], F]]) -> F:
     """Apply click options so that they list in the order given."""
     for option in reversed(options):
         command = option(command)

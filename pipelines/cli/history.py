@@ -34,7 +34,8 @@ def recent_runs(history: HistoryDb, task_filter: str | None = None, limit: int =
     _check_sqlite_file(engine.url, history)
     try:
         with engine.connect() as connection:
-            where, arguments = "", {"limit": limit}
+            where = ""
+            arguments: dict[str, Any] = {"limit": limit}
             if task_filter:
                 # Filtered here, not in SQL: LIKE and GLOB differ in case and syntax between databases.
                 names = connection.execute(sqlalchemy.text("SELECT DISTINCT name FROM tasks")).scalars()

@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import re
+from typing import cast
 
 _EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<message>.*))?$")
 _PROJECT_ERROR_MODULES = ("targets.", "pipelines.")  # their messages say what went wrong
@@ -68,7 +69,9 @@ def _library_directories() -> tuple[str, ...]:
     import targets
 
     here = Path(__file__).parents[1]  # the pipelines package, found without importing it
-    directories = {str(Path(package.__file__).parent) + "/" for package in (targets, luigi)} | {f"{here}/"}
+    # Both are regular packages, imported from files: __file__ is set.
+    files = [cast(str, package.__file__) for package in (targets, luigi)]
+    directories = {str(Path(file).parent) + "/" for file in files} | {f"{here}/"}
     for name in ("stdlib", "platstdlib", "purelib", "platlib"):
         with contextlib.suppress(KeyError):
             directories.add(sysconfig.get_paths()[name] + "/")

@@ -46,8 +46,8 @@ def describe(error: configparser.Error, where: str | None = None, text: str | No
         return f"{source}:{error.lineno}: [{error.section}] {error.option} is set twice in this file"
     if isinstance(error, configparser.DuplicateSectionError):
         return f"{source}:{error.lineno}: [{error.section}] appears twice in this file"
-    line = getattr(error, "lineno", None)
-    return f"{source}{f':{line}' if line else ''}: {error.message}"
+    lineno = getattr(error, "lineno", None)
+    return f"{source}{f':{lineno}' if lineno else ''}: {error.message}"
 
 
 def _section_at(text: str, line: int) -> str | None:

@@ -88,7 +88,7 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
         # luigi raises the priority of what a task needs to the task's own; a raised task already
         # in the heap gets an entry at its new rank (the old one is skipped when it comes up).
         # Iterative where luigi recurses: a long chain must not reach Python's recursion limit.
-        stack = [(task, prio)]
+        stack: list[tuple[Any, float]] = [(task, prio)]
         while stack:
             current, priority = stack.pop()
             existing = current.priority if isinstance(current.priority, (int, float)) else DEFAULT_PRIORITY

@@ -110,7 +110,8 @@ def retrying(task: luigi.Task) -> None:
                 time.sleep(wait)
 
     run_with_retries._dashpipe_retrying = True  # type: ignore[attr-defined]
-    task.run = run_with_retries
+    # Replaces run() on this instance on purpose: luigi's worker calls task.run().
+    task.run = run_with_retries  # type: ignore[method-assign]
 
 
 def _call_retry_hook(task: luigi.Task, attempt: int, error: Exception) -> None:

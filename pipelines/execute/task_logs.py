@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import traceback
+from typing import TextIO
 
 import fsspec
 import luigi
@@ -92,7 +93,8 @@ class TaskLogs:
                     _publish(sink, url)
 
         run_logged._dashpipe_logged = True  # type: ignore[attr-defined]
-        task.run = run_logged
+        # Replaces run() on this instance on purpose: luigi's worker calls task.run().
+        task.run = run_logged  # type: ignore[method-assign]
 
 
 def _failure_text(exc: Exception) -> str:
@@ -176,7 +178,7 @@ def _captured(sink: _LazyFile):
 
 
 class _Tee(io.TextIOBase):
-    def __init__(self, *streams: io.TextIOBase) -> None:
+    def __init__(self, *streams: io.TextIOBase | TextIO) -> None:
         self.streams = streams
 
     def write(self, text: str) -> int:

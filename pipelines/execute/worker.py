@@ -345,7 +345,8 @@ def checking_yields(task: luigi.Task) -> None:
             sent = yield value
 
     run_checking_yields._dashpipe_checked = True  # type: ignore[attr-defined]
-    task.run = run_checking_yields
+    # Replaces run() on this instance on purpose: luigi's worker calls task.run().
+    task.run = run_checking_yields  # type: ignore[method-assign]
 
 
 def _already_current() -> None:

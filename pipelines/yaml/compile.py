@@ -73,10 +73,11 @@ class YamlStep(Task):
 
     def _upstream(self, spec: InputSpec) -> luigi.Task:
         values = self.param_values
-        if spec.kind == "step":
+        if spec.step is not None:  # the output of another step
             return self.clone(self.compiled.step_classes[spec.step])
         if spec.kind == "task":
             return self._python_task(spec)
+        assert spec.url is not None  # neither a step's output nor a task: a URL
         return ExternalInput(
             url=render(spec.url, values),
             type=spec.type,

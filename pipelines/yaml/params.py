@@ -35,7 +35,13 @@ class RelativeDateParameter(luigi.DateParameter):
         return parse_date(s)
 
 
-_EXPECTED = {"string": str, "int": int, "float": (int, float), "bool": bool, "list": list}
+_EXPECTED: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "int": int,
+    "float": (int, float),
+    "bool": bool,
+    "list": list,
+}
 _EXPECTED_WORDS = {
     "string": "text",
     "int": "a whole number",
@@ -69,7 +75,7 @@ def default_problem(spec: ParamSpec) -> str | None:
     return None
 
 
-def luigi_parameter(spec: ParamSpec, significant: bool = True) -> luigi.Parameter:
+def luigi_parameter(spec: ParamSpec, significant: bool = True) -> luigi.Parameter[Any]:
     """The luigi Parameter for a declared pipeline parameter, default resolved now (today is today).
     An insignificant one is left out of the task id, and so of what makes the task stale."""
     kwargs: dict[str, Any] = {"description": spec.description or None, "significant": significant}

@@ -12,7 +12,7 @@ import re
 import types
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, overload
 
 import targets
 from pipelines.common import hooks
@@ -189,7 +189,7 @@ class _Checker:
 
     def _semantics(self, data: dict) -> PipelineSpec | None:
         params = self._params(data.get("params"))
-        raw_steps = data.get("steps") if isinstance(data.get("steps"), dict) else {}
+        raw_steps = _mapping(data.get("steps"))
         steps: dict[str, StepSpec] = {}
         for name, raw in raw_steps.items():
             if isinstance(raw, dict):
@@ -275,7 +275,7 @@ class _Checker:
             for input_name, value in (raw.get("inputs") or {}).items()
             if isinstance(raw.get("inputs"), dict)
         }
-        env = raw.get("env") if isinstance(raw.get("env"), dict) else {}
+        env = _mapping(raw.get("env"))
         for key, value in env.items():
             self._check_env_values((*where, "env", key), value)
         if isinstance(shell, str):
@@ -291,7 +291,7 @@ class _Checker:
             outputs={k: v for k, v in outputs.items() if v is not None},
             version=None if version is None else str(version),
             priority=raw.get("priority", 0) if isinstance(raw.get("priority", 0), int) else 0,
-            resources=raw.get("resources") if isinstance(raw.get("resources"), dict) else {},
+            resources=_mapping(raw.get("resources")),
             retries=raw.get("retries", 0) if isinstance(raw.get("retries", 0), int) else 0,
             retry_delay=_number(raw.get("retry_delay"), 5.0),
             retry_backoff=_number(raw.get("retry_backoff"), 2.0),
@@ -453,7 +453,7 @@ class _Checker:
         url_where = (*where, "url") if "type" in value or "options" in value else where
         sample = self._check_template(url_where, value["url"], params)
         self._check_type((*where, "type"), value.get("type"))
-        options = value.get("options") if isinstance(value.get("options"), dict) else {}
+        options = _mapping(value.get("options"))
         self._check_env_values((*where, "options"), options)
         self._check_target(url_where, value["url"], sample, value.get("type"), options)
         return OutputSpec(name, value["url"], value.get("type"), options)
@@ -506,10 +506,10 @@ class _Checker:
         if kinds[0] == "url" and isinstance(value["url"], str):
             sample = self._check_template((*where, "url"), value["url"], params)
             self._check_type((*where, "type"), value.get("type"))
-            options = value.get("options") if isinstance(value.get("options"), dict) else {}
+            options = _mapping(value.get("options"))
             self._check_env_values((*where, "options"), options)
             self._check_target((*where, "url"), value["url"], sample, value.get("type"), options)
-            fallbacks = value.get("fallbacks") if isinstance(value.get("fallbacks"), list) else []
+            fallbacks = _listing(value.get("fallbacks"))
             for position, url in enumerate(fallbacks):
                 if isinstance(url, str):
                     fallback_where = (*where, "fallbacks", position)
@@ -529,7 +529,7 @@ class _Checker:
                 return None
             return InputSpec(name, step=reference.group(1), output=reference.group(2))
         if kinds[0] == "task" and isinstance(value["task"], str):
-            task_params = value.get("params") if isinstance(value.get("params"), dict) else {}
+            task_params = _mapping(value.get("params"))
             self._check_python_task(where, value["task"], task_params, params)
             return InputSpec(name, task=value["task"], task_params=task_params, output=value.get("output"))
         return None
@@ -628,7 +628,8 @@ class _Checker:
                     self.add(
                         where,
                         f"step {spec.step!r} has no output {spec.output!r} (its outputs: "
-                        f"{', '.join(outputs)}){did_you_mean(spec.output, outputs)}",
+                        # An input that names a step names its output too (STEP.OUTPUT).
+                        f"{', '.join(outputs)}){did_you_mean(cast(str, spec.output), outputs)}",
                     )
                 elif spec.step == step.name:
                     self.add(where, f"step {step.name!r} reads its own output {spec.output!r}")
@@ -739,6 +740,20 @@ def _holds(node: Any, part: Any) -> bool:
     return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
+def _mapping(value: Any) -> dict[Any, Any]:
+    """``value`` when it is a mapping, else an empty one (wrong types were reported already)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _listing(value: Any) -> list[Any]:
+    """``value`` when it is a list, else an empty one (wrong types were reported already)."""
+    return value if isinstance(value, list) else []
+
+
+@overload
+def _number(value: Any, default: float) -> float: ...
+@overload
+def _number(value: Any, default: None) -> float | None: ...
 def _number(value: Any, default: float | None) -> float | None:
     # Wrong types were reported against the schema already; the spec only needs a usable value.
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
