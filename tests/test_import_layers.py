@@ -1,6 +1,7 @@
 """Layers go one way, and no module imports itself round a circle (ARCHITECTURE.md).
 
 Imports inside functions count: they run too, and a cycle hidden in a function is still one.
+Imports under ``if TYPE_CHECKING:`` do not: they never run, and only name types for the checker.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def import_graph(package: str) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         imported: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _nodes_that_run(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -53,6 +54,24 @@ def import_graph(package: str) -> dict[str, set[str]]:
             if module.split(".")[0] in ("pipelines", "targets") and module != name and _exists(module)
         }
     return graph
+
+
+def _nodes_that_run(tree: ast.AST) -> list[ast.AST]:
+    found, pending = [], [tree]
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            pending.extend(node.orelse)
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _exists(module: str) -> bool:
@@ -139,6 +158,16 @@ def test_the_checks_would_see_a_cycle_and_an_upward_import() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
     assert _stage("pipelines.common.describe") == "common" and _stage("pipelines") is None
+    checked_only = ast.parse(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\nelse:\n    import b\n"
+    )
+    imported = {
+        alias.name
+        for node in _nodes_that_run(checked_only)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert imported == {"b"}
 
 
 def _architecture_stages() -> list[str]:

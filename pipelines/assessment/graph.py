@@ -13,12 +13,11 @@ from typing import TypeVar
 import luigi
 from luigi.task import flatten
 
+from pipelines.assessment.errors import CycleError, TaskDefinitionError
 from pipelines.common.describe import describe
 from pipelines.common.error_text import error_location
-from pipelines.common.plural import counted
 from pipelines.common.task_attributes import check_task_attributes
 from pipelines.common.value_words import with_article
-from pipelines.errors import PipelineError
 from targets.errors import DashPipelineError, IncompleteOutputError, StorageError, TargetError
 
 T = TypeVar("T")
@@ -27,17 +26,6 @@ T = TypeVar("T")
 def is_external(task: luigi.Task) -> bool:
     """luigi's notion: a task without run() only waits for its outputs to appear."""
     return task.run is None or task.run == NotImplemented or isinstance(task, luigi.ExternalTask)
-
-
-class TaskDefinitionError(PipelineError):
-    """A task's requires(), output() or complete() raised while the graph was being walked.
-
-    ``where`` is ``FILE:LINE`` in the user's code the message points at, when there is one.
-    """
-
-    def __init__(self, message: str, where: str | None = None) -> None:
-        super().__init__(message)
-        self.where = where
 
 
 def raised_at(exc: BaseException) -> str | None:
@@ -69,10 +57,6 @@ def guarded(task: luigi.Task, method: str, call: Callable[[], T]) -> T:
             error = TaskDefinitionError(f"{describe(task)}: {method} failed: {type(exc).__name__}: {exc}{at}")
         error.where = location.split(", in ", 1)[0] if location else None  # type: ignore[attr-defined]
         raise error from exc
-
-
-class CycleError(PipelineError):
-    """Tasks need each other in a loop, so none of them can ever run."""
 
 
 def definition(task: luigi.Task, method: str) -> str | None:
@@ -227,16 +211,6 @@ class Problem:
             "task": self.task,
             "message": self.message,
         }
-
-
-class GraphInvalid(PipelineError):
-    """Walking a Python pipeline's graph found problems; ``problems`` lists every one."""
-
-    def __init__(self, name: str, problems: list[Problem]) -> None:
-        self.problems = problems
-        count = len(problems)
-        head = f"{counted(count, 'problem')} in {name}"
-        super().__init__("\n".join([head, *(f"  {problem}" for problem in problems)]))
 
 
 @dataclass

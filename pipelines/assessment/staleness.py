@@ -10,12 +10,12 @@ from typing import Any
 
 import luigi
 
+from pipelines.assessment.errors import SharedOutputError
 from pipelines.assessment.graph import Graph, Plan, build_graph, guarded, is_external, output_targets
 from pipelines.assessment.record_store import read_records
 from pipelines.assessment.records import BuildRecord, code_version, keyed_inputs, keyed_outputs, public_params
 from pipelines.common.describe import describe
 from pipelines.common.task_names import picked
-from pipelines.errors import PipelineError
 from targets import BaseTarget, FileTarget
 from targets.fingerprint import MISSING, describe_change
 from targets.listing import observe_many
@@ -309,10 +309,6 @@ def _refuse_shared_outputs(graph: Graph, outputs: dict[str, list[luigi.Target]])
                     f"{describe(other)} and {describe(task)} both write {target}: "
                     "each would overwrite the other's build"
                 )
-
-
-class SharedOutputError(PipelineError):
-    """Two tasks of one graph declare the same output."""
 
 
 def assess(goals: list[luigi.Task], policy: Policy | None = None) -> Assessment:

@@ -46,7 +46,7 @@ from pipelines.execute.runner import configure_logging
 from pipelines.loading import UnknownParameter
 from pipelines.report.summary import display, plan_json, print_plan, print_report, report_json
 from pipelines.session import RunOptions, RunSession
-from pipelines.yaml.issues import PipelineInvalid
+from pipelines.yaml.errors import PipelineInvalid
 from targets.errors import DashPipelineError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -369,7 +369,8 @@ def validate(ctx: click.Context, pipeline: str, json_output: bool) -> None:
     for the parameters given (a sample value for each one left out). Every
     problem is reported at once, with its file and line.
     """
-    from pipelines.assessment.graph import GraphInvalid, check_graph
+    from pipelines.assessment.errors import GraphInvalid
+    from pipelines.assessment.graph import check_graph
     from pipelines.cli.sources import TaskSource
     from pipelines.loading import parameters_for_checking
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pipelines.common.suggest import did_you_mean
+from pipelines.config.errors import ConfigFileError
 from pipelines.config.unreadable_config import describe
-from pipelines.errors import PipelineError
 
 # luigi.configuration.LuigiConfigParser._config_paths, in luigi 3.8.1; LUIGI_CONFIG_PATH comes last.
 LUIGI_CONFIG_PATHS = ("/etc/luigi/client.cfg", "/etc/luigi/luigi.cfg", "client.cfg", "luigi.cfg")
@@ -31,10 +31,6 @@ CFG_EXTENSIONS = ("cfg", "conf", "ini")  # luigi picks the parser by extension; 
 _ENV = re.compile(r"\$\{([^}]+)\}")  # luigi's EnvironmentInterpolation
 _HOOK = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _INLINE_COMMENT = re.compile(r"\s[#;]")
-
-
-class ConfigFileError(PipelineError):
-    """luigi.cfg cannot be read, or a value in it is wrong."""
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ import luigi
 import luigi.execution_summary
 import luigi.worker
 
-from pipelines.errors import PipelineError
+from pipelines.execute.errors import UnsupportedLuigi
 from pipelines.execute.luigi_summary import depth_first_search
 from pipelines.task import load_task_from_its_module
 
@@ -87,10 +87,6 @@ def cached_get_params(cls: type[luigi.Task]) -> list[tuple[str, luigi.Parameter]
         cached = _ORIGINALS["get_params"].__func__(cls)
         type.__setattr__(cls, "_dashpipe_params", cached)
     return list(cached)
-
-
-class UnsupportedLuigi(PipelineError):
-    """The installed luigi is not a release this module was checked against."""
 
 
 def luigi_version() -> tuple[int, int]:

@@ -28,7 +28,7 @@ import luigi
 from pipelines.common import hooks
 from pipelines.common.describe import describe
 from pipelines.common.task_attributes import check_task_attributes
-from targets.errors import DashPipelineError
+from pipelines.execute.errors import RetriesExhausted
 
 logger = logging.getLogger("dashpipe")
 
@@ -68,10 +68,6 @@ def readable_process_failure(task: luigi.Task, explanation: str) -> str:
     if not explanation.startswith(internal):
         return explanation
     return f"{describe(task)} {explanation.removeprefix(internal)}"
-
-
-class RetriesExhausted(DashPipelineError):
-    """The last failure of a task that had retries, saying how many attempts it made."""
 
 
 def retrying(task: luigi.Task) -> None:

@@ -9,15 +9,7 @@ from collections.abc import Iterable
 import luigi
 import luigi.rpc
 
-from pipelines.errors import ExitCode
-from targets.errors import DashPipelineError
-
-
-class SchedulerError(DashPipelineError):
-    """The central scheduler could not be reached or failed."""
-
-    exit_code = ExitCode.SCHEDULER_ERROR
-
+from pipelines.execute.errors import SchedulerError
 
 _UNREACHABLE_REASONS = (
     ("refused", "connection refused"),

@@ -33,6 +33,7 @@ from pipelines.assessment.staleness import Assessment, verifiably_current
 from pipelines.common.describe import describe
 from pipelines.common.error_text import decode_explanation, error_line
 from pipelines.execute.embedded_scheduler import EmbeddedScheduler
+from pipelines.execute.errors import NotATask
 from pipelines.execute.outcome import Outcome, RunObserver, TaskReport
 from pipelines.execute.retry import guarding_hooks, readable_process_failure, retrying, timeout_of
 from pipelines.execute.task_logs import TaskLogs
@@ -88,14 +89,14 @@ class RecordingWorker(luigi.worker.Worker):
             is_complete = False
         try:
             yield from super()._add(task, is_complete)
-        except _NotATask:
+        except NotATask:
             # luigi's own error names neither the task nor its requires(); asked again, ours does.
             dependencies(task)
             raise
 
     def _validate_dependency(self, dependency):
         if not isinstance(dependency, luigi.Task):
-            raise _NotATask(f"requires() returned {short_repr(dependency)}, not a luigi Task")
+            raise NotATask(f"requires() returned {short_repr(dependency)}, not a luigi Task")
 
     def _log_complete_error(self, task, tb):
         self.errors[task.task_id] = "complete() failed:\n" + tb
@@ -289,11 +290,6 @@ class _InProcessFirstQueue:
 
     def close(self) -> None:
         self._shared.close()
-
-
-class _NotATask(TaskDefinitionError):
-    """luigi met something other than a Task among a task's dependencies (beneath what run() yielded:
-    the graph was checked before the run began)."""
 
 
 _INCOMPLETE_AFTER_RUN = "Task finished running, but complete() is still returning false."

@@ -17,7 +17,7 @@ from typing import Any
 import luigi
 
 from pipelines.common.callables import call_with_accepted, resolve
-from pipelines.errors import PipelineError
+from pipelines.yaml.errors import StepFailed
 from pipelines.yaml.spec import StepSpec
 from pipelines.yaml.templates import resolve_env, template_values
 from targets import FileTarget
@@ -26,10 +26,6 @@ from targets.atomic import open_atomic, temporary_name
 logger = logging.getLogger("dashpipe")
 
 OUTPUT_TAIL_LINES = 15
-
-
-class StepFailed(PipelineError):
-    """A step's function or command failed; the message says how."""
 
 
 def call_function(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.errors import PipelineError
 from pipelines.yaml.source import KeyPath, Position
 
 
@@ -36,13 +35,3 @@ class Issue:
             "key": dotted(self.key_path),
             "message": self.message,
         }
-
-
-class PipelineInvalid(PipelineError):
-    """A YAML pipeline failed validation; ``issues`` lists every problem found."""
-
-    def __init__(self, issues: list[Issue]) -> None:
-        self.issues = sorted(issues, key=lambda issue: (issue.position.line, issue.position.column))
-        count = len(self.issues)
-        head = f"{count} problem{'s' if count != 1 else ''} in {self.issues[0].file}" if count else "invalid"
-        super().__init__("\n".join([head, *(f"  {issue}" for issue in self.issues)]))

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from pipelines.errors import PipelineError
+from pipelines.yaml.errors import YamlSyntaxError
 
 KeyPath = tuple[str | int, ...]
 
@@ -48,15 +48,6 @@ class Document:
                 return self.positions[probe]
             probe = probe[:-1]
         return self.positions.get((), Position(1, 1))
-
-
-class YamlSyntaxError(PipelineError):
-    """A file YAML cannot read, at a position; validation reports it as one of its issues."""
-
-    def __init__(self, message: str, position: Position) -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position
 
 
 def _position(node: yaml.Node) -> Position:

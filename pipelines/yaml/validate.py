@@ -23,7 +23,8 @@ from pipelines.errors import PipelineError, TaskLoadError
 from pipelines.loading import load_task_class, make_importable_from, relative_task_reference
 from pipelines.task import Task
 from pipelines.yaml import source
-from pipelines.yaml.issues import Issue, PipelineInvalid
+from pipelines.yaml.errors import PipelineInvalid
+from pipelines.yaml.issues import Issue
 from pipelines.yaml.params import default_problem, luigi_parameter
 from pipelines.yaml.spec import (
     PARAM_TYPES,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.config import config_file
-from pipelines.config.config_file import ConfigFileError
+from pipelines.config.errors import ConfigFileError
 
 REPO = Path(__file__).resolve().parents[2]
 

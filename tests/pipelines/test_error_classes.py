@@ -45,3 +45,14 @@ def test_each_error_class_says_its_exit_code() -> None:
         assert by_name[name].exit_code == code, name
     documented = {int(code) for code in ExitCode}
     assert {cls.exit_code for cls in by_name.values()} <= documented
+
+
+def test_error_classes_live_in_one_errors_module_per_layer() -> None:
+    """Each stage's errors are in its ``errors`` module; loading.py, a stage of one module, keeps its own."""
+    single_module_stages = {"pipelines.loading"}
+    elsewhere = sorted(
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in project_exceptions()
+        if cls.__module__.rsplit(".", 1)[-1] != "errors" and cls.__module__ not in single_module_stages
+    )
+    assert elsewhere == []

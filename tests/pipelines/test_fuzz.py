@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from pipelines.errors import PipelineError
 from pipelines.execute.outcome import ExitCode
-from pipelines.yaml.issues import PipelineInvalid
+from pipelines.yaml.errors import PipelineInvalid
 from pipelines.yaml.validate import SCHEMA, load_pipeline_spec
 
 REPO = Path(__file__).resolve().parents[2]

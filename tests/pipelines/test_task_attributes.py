@@ -84,7 +84,8 @@ def test_file_and_line_of_the_attribute(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_yaml_refuses_what_python_refuses(tmp_path: Path) -> None:
-    from pipelines.yaml.validate import PipelineInvalid, load_pipeline_spec
+    from pipelines.yaml.errors import PipelineInvalid
+    from pipelines.yaml.validate import load_pipeline_spec
 
     pipeline = tmp_path / "pipeline.yaml"
     pipeline.write_text(
