@@ -1,5 +1,6 @@
 """The ``dashpipe`` command line: click commands that parse arguments and delegate, and the
-per-command modules (PIPELINE sources, backfill dates, status, list, dag, history, scheduler).
+per-command modules (PIPELINE sources, backfill dates, validate, status, list, dag, history,
+scheduler).
 
 The top layer: may import anything in ``pipelines``; nothing imports it but ``__main__``.
 """

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 import luigi
 
+from pipelines.assessment.errors import GraphInvalid
 from pipelines.assessment.graph import build_graph
 from pipelines.assessment.staleness import Assessment, Policy, assess
 from pipelines.cli.backfill import backfill_goals
@@ -27,7 +28,7 @@ from pipelines.cli.history import recent_runs
 from pipelines.cli.history_location import find_history
 from pipelines.cli.listing import listing, listing_text
 from pipelines.cli.scheduler import serve
-from pipelines.cli.sources import YamlSource, open_pipeline
+from pipelines.cli.sources import open_pipeline
 from pipelines.cli.status import (
     explain_text,
     forget_records,
@@ -36,6 +37,7 @@ from pipelines.cli.status import (
     status_text,
     verdict_line,
 )
+from pipelines.cli.validation import valid_text, validate_source
 from pipelines.common.family_clash import family_clashes
 from pipelines.common.task_names import check_names
 from pipelines.config import config_file
@@ -369,11 +371,6 @@ def validate(ctx: click.Context, pipeline: str, json_output: bool) -> None:
     for the parameters given (a sample value for each one left out). Every
     problem is reported at once, with its file and line.
     """
-    from pipelines.assessment.errors import GraphInvalid
-    from pipelines.assessment.graph import check_graph
-    from pipelines.cli.sources import TaskSource
-    from pipelines.loading import parameters_for_checking
-
     try:
         source = open_pipeline(pipeline)
     except PipelineInvalid as exc:
@@ -383,47 +380,15 @@ def validate(ctx: click.Context, pipeline: str, json_output: bool) -> None:
             json.dumps({"valid": False, "issues": [issue.as_dict() for issue in exc.issues]}, indent=2)
         )
         sys.exit(ExitCode.INVALID_PIPELINE)
-    if not isinstance(source, TaskSource):
-        # Checked whatever the values: only a misspelt --param or a value of the wrong kind is wrong.
-        words, _ = source.parse(ctx.args, given=source.parameters())
-        if words:
-            raise PipelineError(f"unexpected argument {words[0]!r}: validate checks every step")
-        steps = len(source.compiled.spec.steps) if isinstance(source, YamlSource) else 1
+    document, problems = validate_source(source, ctx.args)
+    if problems and not json_output:
+        raise GraphInvalid(source.name, problems)
+    if not problems:
         for clash in family_clashes():
             click.echo(f"dashpipe: warning: {clash}", err=True)
-        if json_output:
-            click.echo(json.dumps({"valid": True, "pipeline": source.name, "steps": steps}, indent=2))
-        else:
-            click.echo(f"ok: {source.name}, {steps} step{'s' if steps != 1 else ''}")
-        return
-    values, sampled = parameters_for_checking(source.task_class, ctx.args)
-    check = check_graph(source.goals([], values))
-    if check.problems:
-        if not json_output:
-            raise GraphInvalid(source.name, check.problems)
-        issues = [problem.as_dict() for problem in check.problems]
-        click.echo(json.dumps({"valid": False, "issues": issues}, indent=2))
+    click.echo(json.dumps(document, indent=2) if json_output else valid_text(document))
+    if problems:
         sys.exit(ExitCode.INVALID_PIPELINE)
-    for clash in family_clashes():
-        click.echo(f"dashpipe: warning: {clash}", err=True)
-    # Counted as run counts them ("4 tasks: 3 ran, 1 up to date"): external inputs are tasks too.
-    tasks, external = len(check.tasks), len(check.external)
-    if json_output:
-        document = {
-            "valid": True,
-            "pipeline": source.name,
-            "tasks": tasks,
-            "external_inputs": external,
-            "sample_parameters": sampled,
-        }
-        click.echo(json.dumps(document, indent=2))
-        return
-    inputs = f" ({external} external input{'s' if external != 1 else ''})" if external else ""
-    samples = ", ".join(f"{option} {value}" for option, value in sampled.items())
-    click.echo(
-        f"ok: {source.name}, {tasks} task{'s' if tasks != 1 else ''}{inputs}"
-        + (f"; checked with sample values {samples}" if samples else "")
-    )
 
 
 @main.command("list", context_settings=PASS_THROUGH, short_help="List steps with their inputs and outputs.")

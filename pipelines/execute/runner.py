@@ -1,4 +1,4 @@
-"""Run luigi tasks on luigi's embedded scheduler and report what happened to each task."""
+"""Run luigi tasks, on the embedded scheduler or a central luigid, and report what happened to each task."""
 
 from __future__ import annotations
 
