@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 import luigi
 
+from pipelines.assessment import staleness
 from pipelines.assessment.graph import Plan, plan
-from pipelines.assessment.staleness import Assessment, Policy, State, Verdict, assess
+from pipelines.assessment.staleness import Assessment, Policy, State, Verdict
 from pipelines.common import hooks
 from pipelines.common.task_names import check_names
 from pipelines.errors import PipelineError
@@ -70,7 +71,7 @@ class RunSession:
         """Decide what is stale (nothing, with ``existence_only``); a --force name must pick a task."""
         began = time.monotonic()
         if not self.options.existence_only:
-            self.assessment = assess(self.goals, self.options.policy)
+            self.assessment = staleness.assess(self.goals, self.options.policy)
             families = (verdict.task.get_task_family() for verdict in self.assessment.verdicts.values())
             check_names(self.options.policy.force, families, "--force")
         self.checking_seconds = time.monotonic() - began
@@ -111,6 +112,16 @@ class RunSession:
     def finish(self, report: RunReport) -> list[str]:
         """Notify, report failures and call the run hooks; the warnings to show. Never changes the outcome."""
         return finish_run(report, self.options.title, self.goals)
+
+
+def assess(goals: Iterable[luigi.Task], policy: Policy | None = None) -> Assessment:
+    """What would rebuild, and why, as ``dashpipe status`` judges it; reads, never writes.
+
+    Like a run, it installs the luigi replacements (luigi_internals): with thousands of tasks,
+    luigi's own parameter lookup would take most of the time.
+    """
+    luigi_internals.install()
+    return staleness.assess(list(goals), policy)
 
 
 def run(
