@@ -14,8 +14,8 @@ _refuse_shadowed_packages()
 
 try:  # luigi reads luigi.cfg as it is imported, and fails there on a line it cannot parse
     from pipelines.assessment.staleness import Assessment, Policy
-    from pipelines.errors import ParameterError, PipelineError, TaskLoadError
-    from pipelines.execute.outcome import ExitCode, Outcome, RunReport, TaskReport
+    from pipelines.errors import ExitCode, ParameterError, PipelineError, TaskLoadError
+    from pipelines.execute.outcome import Outcome, RunReport, TaskReport
     from pipelines.execute.runner import run_tasks
     from pipelines.session import RunOptions, RunSession, assess, run
     from pipelines.task import External, Task

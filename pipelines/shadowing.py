@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-INVALID_PIPELINE = 4  # pipelines.execute.outcome.ExitCode.INVALID_PIPELINE, which imports ``targets``
+INVALID_PIPELINE = 4  # pipelines.errors.ExitCode.INVALID_PIPELINE, whose module imports ``targets``
 
 # Both sit side by side in the source tree and in site-packages: this file is in one of them.
 _OUR_ROOT = Path(__file__).resolve().parent.parent

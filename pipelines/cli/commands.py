@@ -41,9 +41,9 @@ from pipelines.cli.validation import valid_text, validate_source
 from pipelines.common.family_clash import family_clashes
 from pipelines.common.task_names import check_names
 from pipelines.config import config_file
-from pipelines.errors import PipelineError
+from pipelines.errors import ExitCode, PipelineError
 from pipelines.execute import luigi_internals
-from pipelines.execute.outcome import ExitCode, Outcome, RunReport, plan_exit_code
+from pipelines.execute.outcome import Outcome, RunReport, plan_exit_code
 from pipelines.execute.runner import configure_logging
 from pipelines.loading import UnknownParameter
 from pipelines.report.summary import display, plan_json, print_plan, print_report, report_json

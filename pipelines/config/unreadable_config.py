@@ -10,7 +10,7 @@ import contextlib
 import os
 import sys
 
-INVALID_PIPELINE = 4  # pipelines.execute.outcome.ExitCode.INVALID_PIPELINE, which cannot be imported here
+INVALID_PIPELINE = 4  # pipelines.errors.ExitCode.INVALID_PIPELINE, which cannot be imported here
 
 
 def _running_dashpipe() -> bool:

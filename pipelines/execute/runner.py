@@ -16,9 +16,10 @@ from pipelines.assessment.graph import Graph, check_graph, is_external, missing_
 from pipelines.assessment.staleness import Assessment, State
 from pipelines.common.describe import describe
 from pipelines.common.error_text import error_line
+from pipelines.errors import ExitCode
 from pipelines.execute import luigi_internals
 from pipelines.execute.errors import SchedulerError
-from pipelines.execute.outcome import ExitCode, Outcome, RunObserver, RunReport, TaskReport
+from pipelines.execute.outcome import Outcome, RunObserver, RunReport, TaskReport
 from pipelines.execute.scheduler_client import check_scheduler, done_at_scheduler
 from pipelines.execute.task_logs import TaskLogs, configured_directory, new_run_id
 from pipelines.execute.worker import CUT_OFF_NOTE, WorkerFactory, WorkerOptions

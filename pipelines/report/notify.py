@@ -34,7 +34,8 @@ import luigi.configuration
 
 from pipelines.common.describe import describe
 from pipelines.common.error_text import error_excerpt
-from pipelines.execute.outcome import ExitCode, Outcome, RunReport
+from pipelines.errors import ExitCode
+from pipelines.execute.outcome import Outcome, RunReport
 from pipelines.report.summary import blockers, failure_lines, fallback_note
 from targets.storage import redact_text
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 import luigi
 
 from pipelines.common import hooks
-from pipelines.execute.outcome import ExitCode, RunReport
+from pipelines.errors import ExitCode
+from pipelines.execute.outcome import RunReport
 from pipelines.report.notify import notify, summary_text
 from pipelines.report.sentry import report_failures
 from pipelines.report.summary import report_dict

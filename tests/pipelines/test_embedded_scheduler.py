@@ -14,8 +14,9 @@ import pytest
 
 from benchmarks.generated import PlainFanIn
 from pipelines import run_tasks
+from pipelines.errors import ExitCode
 from pipelines.execute.embedded_scheduler import EmbeddedScheduler
-from pipelines.execute.outcome import ExitCode, Outcome, RunObserver
+from pipelines.execute.outcome import Outcome, RunObserver
 from pipelines.execute.worker import WorkerFactory, WorkerOptions
 from tests.pipelines.chain_tasks import Link
 

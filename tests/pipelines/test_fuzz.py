@@ -31,8 +31,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.errors import PipelineError
-from pipelines.execute.outcome import ExitCode
+from pipelines.errors import ExitCode, PipelineError
 from pipelines.yaml.errors import PipelineInvalid
 from pipelines.yaml.validate import SCHEMA, load_pipeline_spec
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.execute.outcome import ExitCode
+from pipelines.errors import ExitCode
 from tests.helpers import run_cli
 
 HOOKS = """

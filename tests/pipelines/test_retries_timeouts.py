@@ -10,7 +10,7 @@ import luigi.task
 import psutil
 import pytest
 
-from pipelines.execute.outcome import ExitCode
+from pipelines.errors import ExitCode
 from pipelines.execute.retry import RetryPolicy
 from tests.helpers import run_cli
 from tests.servers import Server

@@ -22,7 +22,7 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from pipelines.execute.outcome import ExitCode
+from pipelines.errors import ExitCode
 from tests.helpers import start_cli, wait_until
 from tests.servers import Server, start_moto
 

@@ -13,7 +13,8 @@ from pipelines import External, Task, run_tasks
 from pipelines.assessment.records import record_target
 from pipelines.assessment.staleness import Cause, Policy, State, assess
 from pipelines.cli.status import forget_records, mark_fresh
-from pipelines.execute.outcome import ExitCode, Outcome
+from pipelines.errors import ExitCode
+from pipelines.execute.outcome import Outcome
 from targets import FileTarget
 from tests.conftest import Backend
 
