@@ -27,8 +27,9 @@ from luigi.scheduler import DISABLED, DONE, FAILED, PENDING, RUNNING
 
 DEFAULT_PRIORITY = luigi.scheduler.Task.DEFAULT_PRIORITY
 
-# luigi prunes on every get_work; in one process nothing needs it that often: the worker is
-# alive while it asks, and nothing expires within a run. Pruning still runs, this often.
+# With prune_on_get_work, luigi prunes on every get_work; in one process nothing needs it that
+# often: the worker is alive while it asks, and nothing expires within a run. Pruning still
+# runs, this often, and as soon as a failed task's retry delay is over.
 PRUNE_INTERVAL_S = 10.0
 
 
@@ -71,6 +72,33 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
         else:
             self._offer(task.id)
         return result
+
+    # luigi's RPCs that change a task's status outside add_task and get_work: the heap hears of
+    # each change, or a task they make runnable waits for the next prune (up to 10 s).
+
+    def forgive_failures(self, task_id: str | None = None) -> Any:
+        result = super().forgive_failures(task_id=task_id)
+        if task_id is not None:
+            self._offer(task_id)
+        return result
+
+    def mark_as_done(self, task_id: str | None = None) -> Any:
+        result = super().mark_as_done(task_id=task_id)
+        for dependent in self._dependents.get(task_id or "", ()):
+            self._offer(dependent)
+        return result
+
+    def re_enable_task(self, task_id: str) -> Any:
+        result = super().re_enable_task(task_id)
+        self._offer(task_id)
+        return result
+
+    def prune(self) -> None:
+        # Pruning makes failed tasks pending again once their retry delay is over, whoever calls it.
+        super().prune()
+        failed = self._state.get_active_tasks_by_status(FAILED)
+        self._next_retry = min((task.retry for task in failed if task.retry is not None), default=math.inf)
+        self._offer_all_pending()
 
     def _offer(self, task_id: str) -> None:
         """Put the task in the heap if it can run now and is not there yet."""
@@ -120,22 +148,20 @@ class EmbeddedScheduler(luigi.scheduler.Scheduler):
         if self._needs_luigi or assistant or self._paused:
             return False
         workers = self._state._active_workers
-        if set(workers) - {worker_id}:
+        if len(workers) > (worker_id in workers):  # another worker: O(1), with 10,000 of them too
             return False
         # A disabled task changes what luigi counts as pending; rare enough to leave to luigi.
         return not self._state.get_active_task_count_for_status(DISABLED)
 
     def get_work(self, host=None, assistant=False, current_tasks=None, worker=None, **kwargs):
         now = time.monotonic()
-        if now - self._last_prune >= PRUNE_INTERVAL_S or time.time() >= self._next_retry:
+        # Only where luigi would prune on every get_work (its embedded scheduler does, luigid
+        # does not), and then less often.
+        due = now - self._last_prune >= PRUNE_INTERVAL_S or time.time() >= self._next_retry
+        if self._config.prune_on_get_work and due:
             # Also as soon as a failed task's retry_delay is over: pruning makes it pending again.
             self._last_prune = now
             self.prune()
-            failed = self._state.get_active_tasks_by_status(FAILED)
-            self._next_retry = min(
-                (task.retry for task in failed if task.retry is not None), default=math.inf
-            )
-            self._offer_all_pending()
         if not self._fast_path(worker, assistant):
             # luigi may hand out a task the heap holds: the heap drops it when it comes up.
             return super().get_work(
