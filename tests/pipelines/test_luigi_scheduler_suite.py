@@ -19,7 +19,14 @@ from pathlib import Path
 import luigi
 import pytest
 
-SUITE = ["scheduler_api_test.py", "scheduler_test.py", "worker_test.py", "priority_test.py"]
+# The scheduler's own tests, and the worker tests that depend on when it prunes. All of
+# worker_test.py would add 90 s, worker_keep_alive_test.py 45 s.
+SUITE = [
+    "scheduler_api_test.py",
+    "scheduler_test.py",
+    "priority_test.py",
+    "worker_test.py::WorkerEmailTest",
+]
 
 SWAP_PLUGIN = """
 import luigi.scheduler
@@ -81,7 +88,7 @@ def failures(process: subprocess.Popen[str], report: Path) -> set[str]:
     output, _ = process.communicate(timeout=900)
     assert report.is_file(), output[-3000:]
     cases = list(ElementTree.parse(report).getroot().iter("testcase"))
-    assert len(cases) > 300, f"only {len(cases)} of luigi's tests ran"
+    assert len(cases) > 240, f"only {len(cases)} of luigi's tests ran"
     return {
         f"{case.get('classname')}.{case.get('name')}"
         for case in cases
