@@ -119,3 +119,20 @@ class PlainChain(luigi.Task):
     def run(self):
         with self.output().open("w") as handle:
             handle.write(f"{self.n}\n")
+
+
+class Chain(Task):
+    """Link ``n`` of a chain: it needs link ``n - 1``, down to link 1."""
+
+    root = luigi.Parameter()
+    n = luigi.IntParameter()
+
+    def requires(self):
+        return Chain(root=self.root, n=self.n - 1) if self.n > 1 else []
+
+    def output(self):
+        return FileTarget(f"{self.root}/chain/{self.n // 1000:03d}/{self.n:06d}.txt")
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write(f"{self.n}\n")

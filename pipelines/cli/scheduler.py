@@ -1,4 +1,4 @@
-"""``dashpipe scheduler``: luigi's central scheduler (luigid), configured for dash-pipeline.
+"""``dashpipe scheduler``: luigi's central scheduler (luigid), with dashpipe's faster scheduler inside.
 
 luigid deduplicates tasks across processes and machines, shows them in its
 visualizer and records task history. It has no authentication: it binds to
@@ -9,13 +9,11 @@ authenticating proxy).
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import sys
 from pathlib import Path
 
 from pipelines.cli.history_location import configured_history_url, history_url, leave_note
-from pipelines.errors import PipelineError
 
 # luigid ignores a task marked PENDING within this many seconds of it being DONE
 # ("stable done cooldown"): a forced or stale rebuild right after a build would be
@@ -35,10 +33,8 @@ db_connection = {history}
 
 
 def luigid_command(host: str, port: int, state_dir: Path) -> tuple[list[str], dict[str, str], Path]:
-    """The luigid command line, environment and working directory for a scheduler in ``state_dir``."""
-    luigid = shutil.which("luigid") or str(Path(sys.executable).with_name("luigid"))
-    if not os.path.exists(luigid):
-        raise PipelineError("luigid not found: is luigi installed in this environment?")
+    """The command line, environment and working directory of luigid's server, with dashpipe's
+    scheduler (:mod:`pipelines.execute.central_scheduler`), for a scheduler in ``state_dir``."""
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     state = state_dir / "state.pickle"
@@ -47,7 +43,12 @@ def luigid_command(host: str, port: int, state_dir: Path) -> tuple[list[str], di
     environment = dict(os.environ)
     if "LUIGI_CONFIG_PATH" not in environment and Path("luigi.cfg").exists():
         environment["LUIGI_CONFIG_PATH"] = str(Path("luigi.cfg").resolve())
-    argv = [luigid, "--address", host, "--port", str(port), "--state-path", str(state)]
+    source = Path(__file__).resolve().parents[2]
+    if source == Path.cwd().resolve():  # dash-pipeline imported from here, not installed: so it stays
+        paths = [str(source), environment.get("PYTHONPATH", "")]
+        environment["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
+    argv = [sys.executable, "-m", "pipelines.execute.central_scheduler"]
+    argv += ["--address", host, "--port", str(port), "--state-path", str(state)]
     return argv, environment, state_dir
 
 
@@ -61,7 +62,7 @@ def scheduler_url(host: str, port: int) -> str:
 
 
 def serve(host: str, port: int, state_dir: Path) -> None:
-    """Replace this process with luigid, in the foreground (use a service manager to keep it up)."""
+    """Replace this process with the scheduler, in the foreground (use a service manager to keep it up)."""
     argv, environment, workdir = luigid_command(host, port, state_dir)
     url = scheduler_url(host, port)
     # The user's luigi.cfg, read here as luigid will read it, wins over the one written for luigid.

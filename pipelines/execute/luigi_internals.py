@@ -26,7 +26,7 @@ which replaces three luigi functions for the rest of the process:
 A user who subclasses ``pipelines.Task`` in their own luigi process gets luigi's own functions
 unless they call :func:`install` (or :func:`pipelines.run`). The overrides of luigi's Worker,
 Scheduler and worker factory methods (in :mod:`pipelines.execute.worker` and
-:mod:`pipelines.execute.embedded_scheduler`) apply only to our subclasses.
+:mod:`pipelines.execute.heap_scheduler`) apply only to our subclasses.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from pipelines.task import load_task_from_its_module
 SUPPORTED = ((3, 8), (3, 9))  # [from, to): the minor releases this list was checked against
 
 # Private methods our subclasses override, and the parameters luigi calls them with.
-OVERRIDDEN: dict[str, tuple[str, ...]] = {
+OVERRIDDEN: dict[str, tuple[str, ...] | None] = {
     "luigi.worker.Worker._add": ("self", "task", "is_complete"),
     "luigi.worker.Worker._validate_dependency": ("self", "dependency"),
     "luigi.worker.Worker._log_complete_error": ("self", "task", "tb"),
@@ -55,6 +55,21 @@ OVERRIDDEN: dict[str, tuple[str, ...]] = {
     "luigi.worker.Worker._create_task_process": ("self", "task"),
     "luigi.worker.Worker._add_task": ("self", "args", "kwargs"),
     "luigi.scheduler.Scheduler._update_priority": ("self", "task", "prio", "worker"),
+    # heap_scheduler.py: what the state and the scheduler change, and luigi's RPCs it answers.
+    "luigi.scheduler.Scheduler.add_task": None,
+    "luigi.scheduler.Scheduler.get_work": ("self", "host", "assistant", "current_tasks", "worker", "kwargs"),
+    "luigi.scheduler.Scheduler.count_pending": ("self", "worker"),
+    "luigi.scheduler.Scheduler.prune": ("self",),
+    "luigi.scheduler.SimpleTaskState.set_status": ("self", "task", "new_status", "config"),
+    "luigi.scheduler.SimpleTaskState.inactivate_tasks": ("self", "delete_tasks"),
+    "luigi.scheduler.SimpleTaskState._remove_workers_from_tasks": ("self", "workers", "remove_stakeholders"),
+    "luigi.scheduler.SimpleTaskState.set_state": ("self", "state"),
+    "luigi.scheduler.SimpleTaskState.load": ("self",),
+    # scheduler_client.py and central_scheduler.py: the client's and the server's request path.
+    "luigi.rpc.RemoteScheduler._request": ("self", "url", "data", "attempts", "allow_null"),
+    "luigi.rpc.RemoteScheduler._fetch": ("self", "url_suffix", "body"),
+    "luigi.interface._WorkerSchedulerFactory.create_remote_scheduler": ("self", "url"),
+    "luigi.server.RPCHandler.__init__": ("self", "args", "kwargs"),
     "luigi.interface._WorkerSchedulerFactory.create_local_scheduler": ("self",),
     "luigi.interface._WorkerSchedulerFactory.create_worker": (
         "self",
@@ -71,6 +86,8 @@ USED: dict[str, tuple[str, ...] | None] = {
     "luigi.parameter._no_value": None,
     "luigi.task_register.Register._reg": None,
     "luigi.configuration.LuigiConfigParser._config_paths": None,
+    "luigi.rpc._urljoin": ("base", "url"),
+    "luigi.server.cors": None,
 }
 
 _ORIGINALS = {

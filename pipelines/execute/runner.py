@@ -129,8 +129,7 @@ def run_tasks(
             run_id=run_id,
             seconds={"scheduling": 0.0, "running": 0.0},
         )
-    if scheduler_url:
-        check_scheduler(scheduler_url)
+    batching_scheduler = check_scheduler(scheduler_url) if scheduler_url else False
     log_directory = configured_directory()
     options = WorkerOptions(
         observer or RunObserver(),
@@ -138,6 +137,7 @@ def run_tasks(
         assessment,
         wait_for_others=bool(scheduler_url),
         task_logs=TaskLogs(log_directory, run_id) if log_directory else None,
+        batching_scheduler=batching_scheduler,
     )
     factory = WorkerFactory(options)
     scheduler = {"scheduler_url": scheduler_url} if scheduler_url else {"local_scheduler": True}

@@ -1,10 +1,16 @@
 """Talking to a central scheduler (luigid) beyond what luigi's worker says: whether it answers at
-all, and what it holds done."""
+all, whether it is dashpipe's (and takes calls in batches), and what it holds done."""
 
 from __future__ import annotations
 
+import base64
+import http.client
+import os
+import threading
 import urllib.parse
+import urllib.request
 from collections.abc import Iterable
+from typing import Any
 
 import luigi
 import luigi.rpc
@@ -20,8 +26,9 @@ _UNREACHABLE_REASONS = (
 )
 
 
-def check_scheduler(url: str) -> None:
-    """Ask the scheduler one cheap question, once, before anything is sent to it.
+def check_scheduler(url: str) -> bool:
+    """Ask the scheduler one cheap question, once, before anything is sent to it; then whether
+    it takes calls in batches (``dashpipe scheduler`` does, luigi's ``luigid`` does not).
 
     luigi would retry a scheduler that does not answer three times, 30 s apart, for every
     request; a run pointed at the wrong port should say so at once. The wait is luigi's own
@@ -32,18 +39,156 @@ def check_scheduler(url: str) -> None:
         raise SchedulerError(f"scheduler {url!r}: {problem}")
     remote = _one_attempt(url)
     try:
-        remote._request("/api/fetch_error", {"task_id": "dashpipe-connection-check"}, attempts=1)
-    except luigi.rpc.RPCError as exc:
-        cause = str(getattr(exc, "sub_exception", "") or exc)
-        reason = next((text for needle, text in _UNREACHABLE_REASONS if needle in cause), cause)
-        raise SchedulerError(
-            f"scheduler {url} did not answer: {reason} (is luigid running there? `dashpipe scheduler` "
-            "starts one)"
-        ) from None
-    except (ValueError, KeyError, TypeError):  # answered, but not as luigid answers
-        raise SchedulerError(f"scheduler {url} answered, but not as luigi's scheduler does") from None
+        try:
+            remote._request("/api/fetch_error", {"task_id": "dashpipe-connection-check"}, attempts=1)
+        except luigi.rpc.RPCError as exc:
+            cause = str(getattr(exc, "sub_exception", "") or exc)
+            reason = next((text for needle, text in _UNREACHABLE_REASONS if needle in cause), cause)
+            raise SchedulerError(
+                f"scheduler {url} did not answer: {reason} (is luigid running there? `dashpipe scheduler` "
+                "starts one)"
+            ) from None
+        except (ValueError, KeyError, TypeError):  # answered, but not as luigid answers
+            raise SchedulerError(f"scheduler {url} answered, but not as luigi's scheduler does") from None
+        try:
+            remote._request(f"/api/{BATCH_RPC}", {"calls": []}, attempts=1)
+        except (luigi.rpc.RPCError, ValueError, KeyError, TypeError):
+            return False  # luigi's own luigid: it has no such call
+        return True
     finally:
         remote.close()
+
+
+# The RPCs of pipelines.execute.central_scheduler that take held add_task calls.
+BATCH_RPC = "add_tasks"
+BATCH_AND_GET_WORK_RPC = "add_tasks_and_get_work"
+# Held calls are sent at least this often during scheduling, so that other runs see the tasks.
+MOST_HELD = 500
+
+
+class BatchingScheduler(luigi.rpc.RemoteScheduler):
+    """luigi's client of a central scheduler, for ``dashpipe scheduler``: ``add_task`` calls are
+    held and sent, in order and in one request, with the next request of any kind (``get_work``
+    carries them in the same round trip). A worker schedules N tasks in N/500 requests instead
+    of N, and reports a task done in the request that asks for the next one.
+
+    Only the process that made it holds calls: a task process forked from the worker sends its
+    own (a tracking URL, say) at once, and never the calls its parent held when it forked.
+    """
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        if _KeptAliveFetcher.serves(self._url):
+            self._fetcher = _KeptAliveFetcher()
+        self._owner = os.getpid()
+        self._held: list[dict[str, Any]] = []
+        self._holding = threading.RLock()  # the keep-alive thread's pings send held calls too
+
+    def add_task(self, *args: Any, **kwargs: Any) -> None:
+        if args or os.getpid() != self._owner:
+            return super().add_task(*args, **kwargs)  # type: ignore[misc]  # luigi adds RPCs at import
+        with self._holding:
+            self._held.append(kwargs)
+            if len(self._held) >= MOST_HELD:
+                self.flush()
+        return None
+
+    def get_work(self, **kwargs: Any) -> Any:
+        if os.getpid() != self._owner:
+            return super().get_work(**kwargs)  # type: ignore[misc]
+        with self._holding:
+            held, self._held = self._held, []
+            data = {"calls": held, "get_work": kwargs}
+            return super()._request(f"/api/{BATCH_AND_GET_WORK_RPC}", data, allow_null=False)
+
+    def flush(self) -> None:
+        """Send the held calls now."""
+        if os.getpid() != self._owner:
+            return
+        with self._holding:
+            held, self._held = self._held, []
+            if held:
+                super()._request(f"/api/{BATCH_RPC}", {"calls": held})
+
+    def _request(self, url: str, data: Any, attempts: int = 3, allow_null: bool = True) -> Any:
+        self.flush()  # whatever is asked next must see the calls made before it
+        return super()._request(url, data, attempts=attempts, allow_null=allow_null)
+
+    def _fetch(self, url_suffix: str, body: Any) -> str:
+        # luigi builds a tenacity retrier for every call, which costs as much as the call; here
+        # only once the first attempt failed (then with luigi's attempts and waits).
+        try:
+            return self._fetcher.fetch(luigi.rpc._urljoin(self._url, url_suffix), body, self._connect_timeout)
+        except self._fetcher.raises:
+            return super()._fetch(url_suffix, body)
+
+
+class _HTTPStatusError(Exception):
+    pass
+
+
+class _KeptAliveFetcher:
+    """luigi's fetcher interface over one kept-alive ``http.client`` connection per process.
+
+    luigi's fetcher goes through requests: 1.3 ms of client time per call, where the round
+    trip to a scheduler on the same machine takes 0.6 ms, and a worker makes one call per task.
+    Used where requests adds nothing: no proxy configured for the scheduler's host. Credentials
+    in the URL go as basic authentication, as requests sends them.
+    """
+
+    raises = (OSError, http.client.HTTPException, _HTTPStatusError)
+
+    @staticmethod
+    def serves(url: str) -> bool:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False
+        proxies = urllib.request.getproxies()
+        return parts.scheme not in proxies or bool(urllib.request.proxy_bypass(parts.hostname))
+
+    def __init__(self) -> None:
+        self._connection: http.client.HTTPConnection | None = None
+        self._process = os.getpid()
+        self._lock = threading.Lock()  # the keep-alive thread pings on the same connection
+
+    def fetch(self, full_url: str, body: dict[str, str], timeout: float) -> str:
+        parts = urllib.parse.urlsplit(full_url)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if parts.username is not None:
+            user = urllib.parse.unquote(parts.username)
+            secret = urllib.parse.unquote(parts.password or "")
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        payload = urllib.parse.urlencode(body)
+        with self._lock:
+            for attempt in (1, 2):  # a kept-alive connection the server closed meanwhile: once more
+                connection = self._connect(parts, timeout)
+                try:
+                    connection.request("POST", path, payload, headers)
+                    response = connection.getresponse()
+                    text = response.read().decode("utf-8")
+                except (OSError, http.client.HTTPException):
+                    self.close()
+                    if attempt == 2:
+                        raise
+                    continue
+                if response.status >= 400:
+                    raise _HTTPStatusError(f"{response.status} {response.reason} for {parts.path}")
+                return text
+        raise AssertionError("unreachable")
+
+    def _connect(self, parts: urllib.parse.SplitResult, timeout: float) -> http.client.HTTPConnection:
+        if os.getpid() != self._process:  # forked: the parent's socket is not ours to use
+            self._connection, self._process = None, os.getpid()
+        if self._connection is None:
+            factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            self._connection = factory(parts.hostname or "", parts.port, timeout=timeout)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def _url_problem(url: str) -> str | None:

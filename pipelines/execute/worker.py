@@ -15,6 +15,7 @@ from typing import Any
 import luigi
 import luigi.configuration
 import luigi.interface
+import luigi.rpc
 import luigi.scheduler
 import luigi.worker
 from luigi.task import flatten
@@ -32,10 +33,11 @@ from pipelines.assessment.records import fingerprints, keyed_inputs, make_record
 from pipelines.assessment.staleness import Assessment, verifiably_current
 from pipelines.common.describe import describe
 from pipelines.common.error_text import decode_explanation, error_line
-from pipelines.execute.embedded_scheduler import EmbeddedScheduler
 from pipelines.execute.errors import NotATask
+from pipelines.execute.heap_scheduler import HeapScheduler
 from pipelines.execute.outcome import Outcome, RunObserver, TaskReport
 from pipelines.execute.retry import guarding_hooks, readable_process_failure, retrying, timeout_of
+from pipelines.execute.scheduler_client import BatchingScheduler
 from pipelines.execute.task_logs import TaskLogs
 from targets.errors import DashPipelineError
 
@@ -52,6 +54,8 @@ class WorkerOptions:
     wait_for_others: bool = False
     record_warnings: list[str] = field(default_factory=list)
     task_logs: TaskLogs | None = None
+    # The central scheduler is dashpipe's: it takes add_task calls in batches.
+    batching_scheduler: bool = False
 
 
 class RecordingWorker(luigi.worker.Worker):
@@ -122,7 +126,13 @@ class RecordingWorker(luigi.worker.Worker):
         }
         self.options.observer.scheduled(len(pending))
         self.running_since = time.monotonic()
-        return super().run()
+        try:
+            return super().run()
+        finally:
+            # luigi's loop can end on a report it never sent with a next get_work (a stop, say).
+            flush = getattr(self._scheduler, "flush", None)
+            if flush is not None:
+                flush()
 
     def _run_task(self, task_id):
         self.started[task_id] = (time.monotonic(), time.time())
@@ -354,9 +364,14 @@ class WorkerFactory(luigi.interface._WorkerSchedulerFactory):
         self.options = options
         self.worker: RecordingWorker | None = None
 
-    def create_local_scheduler(self) -> EmbeddedScheduler:
+    def create_local_scheduler(self) -> HeapScheduler:
         # luigi's settings for its embedded scheduler; the fast path prunes on its own terms.
-        return EmbeddedScheduler(prune_on_get_work=True, record_task_history=False)
+        return HeapScheduler(prune_on_get_work=True, record_task_history=False)
+
+    def create_remote_scheduler(self, url: str) -> luigi.rpc.RemoteScheduler:
+        if self.options.batching_scheduler:
+            return BatchingScheduler(url)
+        return super().create_remote_scheduler(url)
 
     def create_worker(self, scheduler, worker_processes, assistant=False):
         # A make system must not call a task done because run() returned: unless

@@ -144,12 +144,18 @@ def test_history_and_metrics_show_runs_without_private_parameters(
         cwd=tmp_path,
     )
     assert result.exit_code == ExitCode.OK, result.output
-    history = run_cli("history", "Fetch", "--db", luigid_server.extra["history"], "--json", cwd=tmp_path)
-    assert history.exit_code == ExitCode.OK, history.output
-    runs = json.loads(history.stdout)
-    assert runs and runs[0]["task"] == "Fetch" and runs[0]["outcome"] == "done"
+
+    def finished_runs() -> list:
+        history = run_cli("history", "Fetch", "--db", luigid_server.extra["history"], "--json", cwd=tmp_path)
+        assert history.exit_code == ExitCode.OK, history.output
+        assert token not in history.stdout
+        return [run for run in json.loads(history.stdout) if run["outcome"] == "done"]
+
+    # The scheduler writes history in batches, a commit behind its replies.
+    wait_until(finished_runs, "the finished run in the scheduler's history", timeout_s=30)
+    runs = finished_runs()
+    assert runs[0]["task"] == "Fetch"
     assert runs[0]["params"] == {"day": "mon"} and runs[0]["seconds"] is not None
-    assert token not in history.stdout
     text = run_cli("history", "--db", luigid_server.extra["history"], cwd=tmp_path).stdout
     assert "Fetch(day=mon)" in text and "done" in text
     with urllib.request.urlopen(f"{luigid_server.url}/metrics") as reply:

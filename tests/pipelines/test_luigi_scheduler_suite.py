@@ -1,10 +1,11 @@
-"""luigi's own scheduler tests, run against our embedded scheduler: it keeps luigi's semantics.
+"""luigi's own scheduler tests, run against our schedulers: they keep luigi's semantics.
 
 The tests come from the sdist of the luigi release installed (they are not in its wheel). They run
-twice in subprocesses, once as luigi ships them and once with ``luigi.scheduler.Scheduler``
-replaced by :class:`~pipelines.execute.embedded_scheduler.EmbeddedScheduler` and the process-wide
-replacements of a dashpipe run installed; the second may fail only where the first does (a
-test that needs a library we do not install, such as datadog).
+in subprocesses, once as luigi ships them, then with ``luigi.scheduler.Scheduler`` replaced by
+:class:`~pipelines.execute.heap_scheduler.HeapScheduler` (the embedded one) and by
+:class:`~pipelines.execute.central_scheduler.CentralScheduler` (``dashpipe scheduler``'s), and
+the process-wide replacements of a dashpipe run installed; ours may fail only where luigi's
+does (a test that needs a library we do not install, such as datadog).
 """
 
 from __future__ import annotations
@@ -32,11 +33,15 @@ SWAP_PLUGIN = """
 import luigi.scheduler
 
 from pipelines.execute import luigi_internals
-from pipelines.execute.embedded_scheduler import EmbeddedScheduler
+from pipelines.execute.{module} import {name}
 
 luigi_internals.install()
-luigi.scheduler.Scheduler = EmbeddedScheduler
+luigi.scheduler.Scheduler = {name}
 """
+SWAPS = {
+    "embedded": ("heap_scheduler", "HeapScheduler"),
+    "central": ("central_scheduler", "CentralScheduler"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +71,8 @@ def luigi_tests(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with tarfile.open(archive) as sdist:
         members = [m for m in sdist.getmembers() if m.name.split("/")[1:2] == ["test"]]
         sdist.extractall(where, members=members, filter="data")
-    (where / "swap_scheduler.py").write_text(SWAP_PLUGIN)
+    for label, (module, name) in SWAPS.items():
+        (where / f"swap_{label}.py").write_text(SWAP_PLUGIN.format(module=module, name=name))
     return where / archive.name.removesuffix(".tar.gz")
 
 
@@ -101,9 +107,10 @@ def _environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("LUIGI_CONFIG")}
 
 
-@pytest.mark.timeout(900)
-def test_the_embedded_scheduler_passes_luigis_scheduler_tests(luigi_tests: Path) -> None:
+@pytest.mark.timeout(1200)
+def test_our_schedulers_pass_luigis_scheduler_tests(luigi_tests: Path) -> None:
     # One after the other: some of luigi's tests time real runs, and fail on a busy machine.
     as_shipped = failures(*start(luigi_tests, "luigi"))
-    swapped = failures(*start(luigi_tests, "embedded", "-p", "swap_scheduler"))
-    assert swapped - as_shipped == set()
+    for label in SWAPS:
+        swapped = failures(*start(luigi_tests, label, "-p", f"swap_{label}"))
+        assert swapped - as_shipped == set(), label

@@ -15,7 +15,7 @@ import pytest
 from benchmarks.generated import PlainFanIn
 from pipelines import run_tasks
 from pipelines.errors import ExitCode
-from pipelines.execute.embedded_scheduler import EmbeddedScheduler
+from pipelines.execute.heap_scheduler import HeapScheduler
 from pipelines.execute.outcome import Outcome, RunObserver
 from pipelines.execute.worker import WorkerFactory, WorkerOptions
 from tests.pipelines.chain_tasks import Link
@@ -85,8 +85,8 @@ def test_tasks_run_in_the_order_luigis_scheduler_picks(tmp_path: Path, seed: int
 
 def test_the_embedded_scheduler_is_the_one_used(tmp_path: Path) -> None:
     factory = WorkerFactory(WorkerOptions(RunObserver()))
-    assert isinstance(factory.create_local_scheduler(), EmbeddedScheduler)
-    assert type(luigi.interface._WorkerSchedulerFactory().create_local_scheduler()) is not EmbeddedScheduler
+    assert isinstance(factory.create_local_scheduler(), HeapScheduler)
+    assert type(luigi.interface._WorkerSchedulerFactory().create_local_scheduler()) is not HeapScheduler
 
 
 class Parent(luigi.Task):
@@ -195,7 +195,7 @@ def test_scheduling_work_grows_linearly_where_luigis_grows_quadratically(
 
 def both_schedulers(**config):
     """luigi's scheduler and ours, configured alike, to be driven through the same calls."""
-    return [luigi.scheduler.Scheduler(**config), EmbeddedScheduler(**config)]
+    return [luigi.scheduler.Scheduler(**config), HeapScheduler(**config)]
 
 
 def test_a_failed_task_is_handed_out_again_once_its_retry_delay_is_over() -> None:
