@@ -123,10 +123,6 @@ class BatchingScheduler(luigi.rpc.RemoteScheduler):
             return super()._fetch(url_suffix, body)
 
 
-class _HTTPStatusError(Exception):
-    pass
-
-
 class _KeptAliveFetcher:
     """luigi's fetcher interface over one kept-alive ``http.client`` connection per process.
 
@@ -136,7 +132,7 @@ class _KeptAliveFetcher:
     in the URL go as basic authentication, as requests sends them.
     """
 
-    raises = (OSError, http.client.HTTPException, _HTTPStatusError)
+    raises = (OSError, http.client.HTTPException)
 
     @staticmethod
     def serves(url: str) -> bool:
@@ -173,7 +169,7 @@ class _KeptAliveFetcher:
                         raise
                     continue
                 if response.status >= 400:
-                    raise _HTTPStatusError(f"{response.status} {response.reason} for {parts.path}")
+                    raise http.client.HTTPException(f"{response.status} {response.reason} for {parts.path}")
                 return text
         raise AssertionError("unreachable")
 

@@ -48,11 +48,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 def comparable(method: str, reply: Any) -> Any:
-    if method != "get_work":
-        # A serialized task's times are read from the clock at different calls in each scheduler.
-        return {key: value for key, value in reply.items() if "time" not in key} if reply else reply
-    picked = {key: reply.get(key) for key in COMPARED}
-    picked["running_tasks"] = sorted(task["task_id"] for task in reply.get("running_tasks", []))
+    if not isinstance(reply, dict):
+        return reply
+    if method == "get_work":
+        reply = {key: reply.get(key) for key in COMPARED} | {"running_tasks": reply.get("running_tasks", [])}
+    # A serialized task's times are read from the clock at different calls in each scheduler.
+    picked = {key: value for key, value in reply.items() if "time" not in key}
+    if "running_tasks" in picked:  # luigi lists them in the order of a set of tasks
+        picked["running_tasks"] = sorted(picked["running_tasks"], key=lambda task: task["task_id"])
     return picked
 
 
