@@ -259,10 +259,11 @@ class HeapScheduler(luigi.scheduler.Scheduler):
             current, priority = stack.pop()
             existing = current.priority if isinstance(current.priority, (int, float)) else DEFAULT_PRIORITY
             current.priority = priority = max(priority, existing)
-            queues = [self._queues.get(worker_id) for worker_id in current.workers] + [self._runnable]
-            for queue in queues:
-                if queue is not None:
-                    queue.raise_priority(current, next(self._sequence))
+            if priority != existing:  # only a raised task has a queued entry at the wrong rank
+                sequence = next(self._sequence)
+                for queue in [*map(self._queues.get, current.workers), self._runnable]:
+                    if queue is not None:
+                        queue.raise_priority(current, sequence)
             for dependency_id in current.deps or ():
                 dependency = self._state.get_task(dependency_id)
                 if dependency is not None and priority > dependency.priority:

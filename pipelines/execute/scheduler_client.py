@@ -97,8 +97,7 @@ class BatchingScheduler(luigi.rpc.RemoteScheduler):
         if os.getpid() != self._owner:
             return super().get_work(**kwargs)  # type: ignore[misc]
         with self._holding:
-            held, self._held = self._held, []
-            data = {"calls": held, "get_work": kwargs}
+            data = {"calls": self._take_held(), "get_work": kwargs}
             return super()._request(f"/api/{BATCH_AND_GET_WORK_RPC}", data, allow_null=False)
 
     def flush(self) -> None:
@@ -106,9 +105,13 @@ class BatchingScheduler(luigi.rpc.RemoteScheduler):
         if os.getpid() != self._owner:
             return
         with self._holding:
-            held, self._held = self._held, []
+            held = self._take_held()
             if held:
                 super()._request(f"/api/{BATCH_RPC}", {"calls": held})
+
+    def _take_held(self) -> list[dict[str, Any]]:
+        held, self._held = self._held, []
+        return held
 
     def _request(self, url: str, data: Any, attempts: int = 3, allow_null: bool = True) -> Any:
         self.flush()  # whatever is asked next must see the calls made before it
@@ -157,21 +160,31 @@ class _KeptAliveFetcher:
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         payload = urllib.parse.urlencode(body)
         with self._lock:
-            for attempt in (1, 2):  # a kept-alive connection the server closed meanwhile: once more
-                connection = self._connect(parts, timeout)
-                try:
-                    connection.request("POST", path, payload, headers)
-                    response = connection.getresponse()
-                    text = response.read().decode("utf-8")
-                except (OSError, http.client.HTTPException):
-                    self.close()
-                    if attempt == 2:
-                        raise
-                    continue
-                if response.status >= 400:
-                    raise http.client.HTTPException(f"{response.status} {response.reason} for {parts.path}")
-                return text
-        raise AssertionError("unreachable")
+            try:
+                status, reason, text = self._post(parts, path, payload, headers, timeout)
+            except (OSError, http.client.HTTPException):
+                self.close()  # a kept-alive connection the server closed meanwhile: once more, anew
+                status, reason, text = self._post(parts, path, payload, headers, timeout)
+        if status >= 400:
+            raise http.client.HTTPException(f"{status} {reason} for {parts.path}")
+        return text
+
+    def _post(
+        self,
+        parts: urllib.parse.SplitResult,
+        path: str,
+        payload: str,
+        headers: dict[str, str],
+        timeout: float,
+    ) -> tuple[int, str, str]:
+        connection = self._connect(parts, timeout)
+        try:
+            connection.request("POST", path, payload, headers)
+            response = connection.getresponse()
+            return response.status, response.reason, response.read().decode("utf-8")
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
 
     def _connect(self, parts: urllib.parse.SplitResult, timeout: float) -> http.client.HTTPConnection:
         if os.getpid() != self._process:  # forked: the parent's socket is not ours to use

@@ -27,14 +27,19 @@ def requests_served(server: Server) -> collections.Counter[str]:
     return collections.Counter(re.findall(r"\b200 POST /api/(\w+)", log))
 
 
+def build_fan_in(server: Server, root: Path, n: int) -> None:
+    """``dashpipe run`` of a fan-in of ``n`` leaves through ``server``; it must succeed."""
+    result = run_cli(
+        "run", "benchmarks/generated.py:FanIn", "--root", str(root), "--n", str(n),
+        "--scheduler", server.url, cwd=REPO,
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.OK, result.output
+
+
 def test_a_run_schedules_and_reports_in_batches(tmp_path: Path) -> None:
     server = start_luigid(tmp_path)
     try:
-        result = run_cli(
-            "run", "benchmarks/generated.py:FanIn", "--root", str(tmp_path / "out"), "--n", "200",
-            "--scheduler", server.url, cwd=REPO,
-        )  # fmt: skip
-        assert result.exit_code == ExitCode.OK, result.output
+        build_fan_in(server, tmp_path / "out", 200)
         served = requests_served(server)
     finally:
         server.stop()
@@ -68,11 +73,7 @@ def test_luigis_own_worker_is_served_one_call_at_a_time(tmp_path: Path) -> None:
 def test_a_run_against_luigis_own_luigid_does_not_batch(tmp_path: Path) -> None:
     server = start_plain_luigid(tmp_path)
     try:
-        result = run_cli(
-            "run", "benchmarks/generated.py:FanIn", "--root", str(tmp_path / "out"), "--n", "20",
-            "--scheduler", server.url, cwd=REPO,
-        )  # fmt: skip
+        build_fan_in(server, tmp_path / "out", 20)
     finally:
         server.stop()
-    assert result.exit_code == ExitCode.OK, result.output
     assert (tmp_path / "out" / "fan-in-20.txt").read_text() == "20\n"

@@ -190,3 +190,12 @@ def test_a_worker_that_goes_away_leaves_its_tasks_to_the_others(clock: Clock) ->
     assert reply["task_id"] == "own-w2"
     assert reply["n_unique_pending"] == 2  # "shared" is w2's alone now
     assert drive.call("get_work", worker="w2")["task_id"] == "shared"
+
+
+def test_a_queued_task_raised_by_a_dependent_comes_out_at_its_new_rank(clock: Clock) -> None:
+    drive = Drive(clock, 0, size=0, config={})
+    drive.call("add_task", worker="w1", task_id="early", status="PENDING", priority=1)
+    drive.call("add_task", worker="w1", task_id="late", status="PENDING", priority=0)
+    drive.call("count_pending", worker="w1")  # both queued at their first rank
+    drive.call("add_task", worker="w2", task_id="urgent", status="PENDING", deps=["late"], priority=9)
+    assert drive.call("get_work", worker="w1")["task_id"] == "late"
