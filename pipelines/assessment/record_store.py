@@ -16,32 +16,11 @@ from typing import Any
 import luigi
 import luigi.configuration
 from fsspec.implementations.local import LocalFileSystem
-from luigi.task import flatten
 
+from pipelines.assessment.build_journal import Journal, as_interrupted, is_journal, unfinished
 from pipelines.assessment.graph import guarded, is_external
-from pipelines.assessment.records import (
-    BuildRecord,
-    central_record_url,
-    central_store,
-    first_file_output,
-    record_path_beside,
-)
-from targets import FileTarget
+from pipelines.assessment.records import BuildRecord, central_store, record_place
 from targets.storage import storage_errors
-
-
-def _record_place(
-    task: luigi.Task, outputs: list[luigi.Target] | None, central: str | None
-) -> tuple[Any, str, str]:
-    """(filesystem, directory, path) of the task's record, without building a target per task."""
-    output = (
-        None if central else first_file_output(outputs if outputs is not None else flatten(task.output()))
-    )
-    if output is not None:
-        path = record_path_beside(output.location.path)
-        return output.location.fs, posixpath.dirname(path), path
-    location = FileTarget(central_record_url(task, central)).location
-    return location.fs, posixpath.dirname(location.path), location.path
 
 
 def read_records(
@@ -57,38 +36,46 @@ def read_records(
         if is_external(task):
             continue
         known = outputs.get(task.task_id) if outputs else None
-        place = functools.partial(_record_place, task, known, central)
+        place = functools.partial(record_place, task, known, central)
         fs, directory, path = guarded(task, "output()", place)
         by_directory[(id(fs), directory)].append((task, fs, path))
     records: dict[str, BuildRecord | None] = {}
     for (_, directory), entries in by_directory.items():
         fs = entries[0][1]
-        contents = _read_directory(fs, directory, [path for _, _, path in entries])
+        contents, journals = _read_directory(fs, directory, [path for _, _, path in entries])
         for task, _, path in entries:
             raw = contents.get(path)
-            records[task.task_id] = BuildRecord.from_json(raw) if raw is not None else None
+            record = BuildRecord.from_json(raw) if raw is not None else None
+            if journals and unfinished(record, path, journals):
+                record = as_interrupted(record)
+            records[task.task_id] = record
     return records
 
 
-def _read_directory(fs: Any, directory: str, wanted: list[str]) -> dict[str, bytes]:
+def _read_directory(fs: Any, directory: str, wanted: list[str]) -> tuple[dict[str, bytes], list[Journal]]:
+    """The wanted records found in ``directory``, and the journals of runs that began builds there."""
     if isinstance(fs, LocalFileSystem):
+        try:
+            present = set(os.listdir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return {}, []
         contents: dict[str, bytes] = {}
-        for path in wanted:
-            try:
-                with open(path, "rb") as handle:
+        for path in [*wanted, *(posixpath.join(directory, name) for name in present if is_journal(name))]:
+            if posixpath.basename(path) in present:
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError), open(path, "rb") as handle:
                     contents[path] = handle.read()
-            except (FileNotFoundError, NotADirectoryError):
-                pass
-        return contents
+        return contents, _journals_in(contents)
     with storage_errors(fs.unstrip_protocol(directory), "read build records in"):
         fs.invalidate_cache(directory)
         try:
             listing = {entry["name"].rstrip("/"): entry for entry in fs.ls(directory, detail=True)}
         except FileNotFoundError:
-            return {}
+            return {}, []
         cache = RecordCache.default()
         contents = {}
-        to_fetch: dict[str, str] = {}  # path -> cache key
+        # Journals are read every time: they are few, and only while a run is under way or after
+        # one was killed.
+        to_fetch: dict[str, str] = {path: "" for path in listing if is_journal(posixpath.basename(path))}
         for path in wanted:
             entry = listing.get(path)
             if entry is None:
@@ -105,7 +92,14 @@ def _read_directory(fs: Any, directory: str, wanted: list[str]) -> dict[str, byt
                 if isinstance(data, bytes):
                     contents[path] = data
                     cache.put(to_fetch[path], data)
-        return contents
+        return contents, _journals_in(contents)
+
+
+def _journals_in(contents: dict[str, bytes]) -> list[Journal]:
+    journals = [
+        Journal.from_json(data) for path, data in contents.items() if is_journal(posixpath.basename(path))
+    ]
+    return [journal for journal in journals if journal is not None]
 
 
 class RecordCache:

@@ -76,6 +76,11 @@ class BuildRecord:
         """Stands for a record file that exists but is not whole JSON: its task rebuilds."""
         return cls("", "", {}, None, {}, {}, 0.0, 0.0, extra={"unreadable": True})
 
+    @classmethod
+    def interrupted_first_build(cls) -> BuildRecord:
+        """Stands for the missing record of a first build that a run began and never finished."""
+        return cls("", "", {}, None, {}, {}, 0.0, 0.0, extra={"building": True, "first build": True})
+
 
 def public_params(task: luigi.Task) -> dict[str, str]:
     """The parameters that name the task, as text; private and hidden ones are never recorded,
@@ -128,6 +133,19 @@ def durable_records() -> bool:
     return config.has_section("dashpipe") and config.getboolean("dashpipe", "durable_records", False)
 
 
+@dataclass(frozen=True)
+class RecordSettings:
+    """luigi.cfg's record settings, read once per run: looked up per write they cost a task
+    about 7 % of its time."""
+
+    central: str | None
+    durable: bool
+
+    @classmethod
+    def current(cls) -> RecordSettings:
+        return cls(central_store(), durable_records())
+
+
 # Where a task's build record is, the one rule (record_store reads by it, in bulk): beside the
 # task's first file output, in RECORD_DIRECTORY, named after that output; for a task without
 # file outputs, or with [dashpipe] records set, in the central store, named by central_record_name.
@@ -152,8 +170,22 @@ def central_record_url(task: luigi.Task, central: str | None) -> str:
     return posixpath.join(central or DEFAULT_CENTRAL_STORE, central_record_name(task))
 
 
-def record_target(task: luigi.Task) -> FileTarget:
-    central = central_store()
+def record_place(
+    task: luigi.Task, outputs: list[luigi.Target] | None, central: str | None
+) -> tuple[Any, str, str]:
+    """(filesystem, directory, path) of the task's record, without building a target per task."""
+    output = (
+        None if central else first_file_output(outputs if outputs is not None else flatten(task.output()))
+    )
+    if output is not None:
+        path = record_path_beside(output.location.path)
+        return output.location.fs, posixpath.dirname(path), path
+    location = FileTarget(central_record_url(task, central)).location
+    return location.fs, posixpath.dirname(location.path), location.path
+
+
+def record_target(task: luigi.Task, settings: RecordSettings | None = None) -> FileTarget:
+    central = (settings or RecordSettings.current()).central
     output = None if central else first_file_output(flatten(task.output()))
     if output is not None:
         return FileTarget(record_path_beside(output.path), format=luigi.format.Nop, **output.storage_options)
@@ -244,7 +276,7 @@ def _user() -> str:
         return str(os.getuid())
 
 
-def write_record(task: luigi.Task, record: BuildRecord) -> None:
+def write_record(task: luigi.Task, record: BuildRecord, settings: RecordSettings | None = None) -> None:
     """Commit ``record`` for ``task``, replacing the old one atomically.
 
     On local disk it is not forced to disk (fsync), unlike outputs, unless luigi.cfg says
@@ -253,10 +285,14 @@ def write_record(task: luigi.Task, record: BuildRecord) -> None:
     and the first two rebuild the task. Forcing records to disk costs each task four more
     flushes (see docs/staleness.md).
     """
-    target = record_target(task)
-    data = record.to_json().encode("utf-8")
+    settings = settings or RecordSettings.current()
+    write_bytes(record_target(task, settings), record.to_json().encode("utf-8"), settings.durable)
+
+
+def write_bytes(target: FileTarget, data: bytes, durable: bool) -> None:
+    """Replace ``target`` with ``data`` atomically; on local disk forced to disk only if ``durable``."""
     if target.location.is_local:
-        with open_atomic(target.location, durable=durable_records()) as handle:
+        with open_atomic(target.location, durable=durable) as handle:
             handle.write(data)
     else:
         with target.open("w") as handle:

@@ -178,6 +178,8 @@ def _record_differences(
         reasons.append(
             Difference(Cause.INTERRUPTED, "its last build did not finish (interrupted, or failed)")
         )
+        if record.extra.get("first build"):
+            return reasons  # nothing was recorded to compare with
     if record.family != task.get_task_family():
         reasons.append(
             Difference(Cause.FAMILY, f"built by {record.family}, now made by {task.get_task_family()}")

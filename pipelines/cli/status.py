@@ -96,7 +96,7 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
 
 
 def _record_summary(record: BuildRecord | None) -> dict[str, Any] | None:
-    if record is None or record.extra.get("unreadable"):
+    if record is None or record.extra.get("unreadable") or record.extra.get("first build"):
         return None
     return {
         "finished": dt.datetime.fromtimestamp(record.finished, dt.timezone.utc).isoformat(timespec="seconds"),
@@ -131,6 +131,8 @@ def explain_text(assessment: Assessment, verdict: Verdict) -> str:
         lines.append("    none")
     elif record.extra.get("unreadable"):
         lines.append("    unreadable")
+    elif record.extra.get("first build"):
+        lines.append("    none yet: a run began building it and did not finish")
     else:
         summary = _record_summary(record)
         assert summary is not None

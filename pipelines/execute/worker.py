@@ -20,6 +20,7 @@ import luigi.scheduler
 import luigi.worker
 from luigi.task import flatten
 
+from pipelines.assessment.build_journal import BuildJournal
 from pipelines.assessment.graph import (
     TaskDefinitionError,
     defined_at,
@@ -29,7 +30,13 @@ from pipelines.assessment.graph import (
     output_targets,
     short_repr,
 )
-from pipelines.assessment.records import fingerprints, keyed_inputs, make_record, write_record
+from pipelines.assessment.records import (
+    RecordSettings,
+    fingerprints,
+    keyed_inputs,
+    make_record,
+    write_record,
+)
 from pipelines.assessment.staleness import Assessment, verifiably_current
 from pipelines.common.describe import describe
 from pipelines.common.error_text import decode_explanation, error_line
@@ -87,6 +94,9 @@ class RecordingWorker(luigi.worker.Worker):
         # What each task needs, as this worker told the scheduler: to find loops through run()'s yields.
         self._needs: dict[str, list[str]] = {}
         self._yielded: collections.defaultdict[str, set[str]] = collections.defaultdict(set)
+        self._record_settings = RecordSettings.current()
+        self._journal: BuildJournal | None = None
+        self._journal_needed = False  # a covered task has no record of its own: the journal stays
 
     def _add(self, task, is_complete):
         if is_complete is True and task.task_id in self._rebuild:
@@ -125,6 +135,10 @@ class RecordingWorker(luigi.worker.Worker):
             if status == luigi.scheduler.PENDING and runnable
         }
         self.options.observer.scheduled(len(pending))
+        self._journal = BuildJournal.plan(
+            (self._scheduled_tasks[task_id] for task_id in pending if task_id in self._scheduled_tasks),
+            self._record_settings,
+        )
         self.running_since = time.monotonic()
         try:
             return super().run()
@@ -133,6 +147,20 @@ class RecordingWorker(luigi.worker.Worker):
             flush = getattr(self._scheduler, "flush", None)
             if flush is not None:
                 flush()
+            self._finish_journal()
+
+    def _finish_journal(self) -> None:
+        # What started and never reported (the run was stopped) keeps a record saying so
+        # before the journal that covered it goes.
+        journal, self._journal = self._journal, None
+        if journal is None:
+            return
+        for task_id, (_, started_wall) in list(self.started.items()):
+            task = self._scheduled_tasks.get(task_id)
+            if task is not None and journal.written(task_id) and task_id not in self.cut_off:
+                self._journal_needed |= not self._mark_unfinished(task, started_wall)
+        if not self._journal_needed:
+            journal.finish(self.options.record_warnings.append)
 
     def _run_task(self, task_id):
         self.started[task_id] = (time.monotonic(), time.time())
@@ -171,14 +199,26 @@ class RecordingWorker(luigi.worker.Worker):
     def _begin_record(self, task: luigi.Task, started_wall: float) -> None:
         # The inputs are fingerprinted now, before the task reads them: an input rewritten
         # while the task runs must make the result stale, not be recorded as its source.
-        # A record marked "building" goes down first, so a run killed before the final
-        # record leaves the task stale even on its first build.
+        # A run killed before the final record must leave the task stale even on its first
+        # build: the run's journal says so, or else a record marked "building" (a task run()
+        # yielded was not known when the journal was written).
         try:
-            inputs = fingerprints(keyed_inputs(task))
-            self.input_snapshots[task.task_id] = inputs
-            write_record(task, make_record(task, started_wall, started_wall, inputs, building=True))
+            self.input_snapshots[task.task_id] = fingerprints(keyed_inputs(task))
+        except (DashPipelineError, OSError) as exc:
+            self.options.record_warnings.append(f"{describe(task)}: inputs not fingerprinted: {exc}")
+        journal = self._journal
+        if journal is None or not journal.covers(task.task_id, self.options.record_warnings.append):
+            self._mark_unfinished(task, started_wall)
+
+    def _mark_unfinished(self, task: luigi.Task, started_wall: float) -> bool:
+        inputs = self.input_snapshots.get(task.task_id)
+        try:
+            record = make_record(task, started_wall, started_wall, inputs, building=True)
+            write_record(task, record, self._record_settings)
+            return True
         except (DashPipelineError, OSError) as exc:
             self.options.record_warnings.append(f"{describe(task)}: build record not started: {exc}")
+            return False
 
     def _add_task(self, *args, **kwargs):
         task_id = kwargs["task_id"]
@@ -210,6 +250,9 @@ class RecordingWorker(luigi.worker.Worker):
             failed = status == luigi.scheduler.FAILED
             task = self._scheduled_tasks.get(task_id)
             if failed:
+                if task is not None and self._covered(task):
+                    # What it published before it failed must stay stale once the journal goes.
+                    self._journal_needed |= not self._mark_unfinished(task, started_wall)
                 self.errors[task_id] = decode_explanation(kwargs.get("expl"))
                 if task is not None:
                     self.errors[task_id] = readable_process_failure(task, self.errors[task_id])
@@ -270,9 +313,13 @@ class RecordingWorker(luigi.worker.Worker):
         # has seen the task succeed and its outputs exist.
         try:
             inputs = self.input_snapshots.pop(task.task_id, None)
-            write_record(task, make_record(task, started_wall, time.time(), inputs))
+            write_record(task, make_record(task, started_wall, time.time(), inputs), self._record_settings)
         except (DashPipelineError, OSError) as exc:
             self.options.record_warnings.append(f"{describe(task)}: build record not written: {exc}")
+            self._journal_needed |= self._covered(task)
+
+    def _covered(self, task: luigi.Task) -> bool:
+        return self._journal is not None and self._journal.written(task.task_id)
 
 
 class _InProcessFirstQueue:

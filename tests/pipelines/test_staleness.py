@@ -390,7 +390,7 @@ def test_records_are_forced_to_disk_only_when_asked(
     monkeypatch.setattr(os, "fsync", lambda fd: (flushes.append(fd), real_fsync(fd)))
     task = Plain(root=str(tmp_path / "out"))
     assert run_tasks([task], assessment=assess([task])).exit_code == ExitCode.OK
-    # Two records, "building" then final, each a file and its directory.
+    # The run's journal and the final record, each a file and its directory.
     assert len(flushes) == record_flushes
     assert verdicts_of(task) is State.UP_TO_DATE
 
