@@ -56,8 +56,8 @@ class Journal:
 
     begun: float
     records: frozenset[str]
-    host: str = ""
-    pid: int = 0
+    host: str
+    pid: int
 
     @classmethod
     def from_json(cls, data: bytes) -> Journal | None:
@@ -106,9 +106,9 @@ class BuildJournal:
     writes nothing there; ``finish`` deletes them."""
 
     def __init__(self, groups: list[_Group], settings: RecordSettings) -> None:
+        self._groups = groups
         self._group_of = {task_id: group for group in groups for task_id in group.task_ids}
         self._settings = settings
-        self._written: list[_Group] = []
         # Earlier than any task of the run starts: each record the run writes is newer.
         self._header = {
             "format": FORMAT,
@@ -146,7 +146,6 @@ class BuildJournal:
                 group.failed = True
                 warn(f"build journal not written ({exc}); its tasks get a record each before they run")
                 return False
-            self._written.append(group)
         return True
 
     def written(self, task_id: str) -> bool:
@@ -157,7 +156,7 @@ class BuildJournal:
         """Delete the journals; call it only once every covered task that started has a record
         of its own, final or "building". Journals that killed runs left in the same
         directories go too, once every build they name has a newer record."""
-        for target in [group.target for group in self._written if group.target is not None]:
+        for target in [group.target for group in self._groups if group.target is not None]:
             try:
                 target.remove()
             except (DashPipelineError, OSError) as exc:
@@ -166,7 +165,7 @@ class BuildJournal:
             # One left behind costs a read per check, and keeps nothing from building.
             with contextlib.suppress(OSError):
                 _remove_settled_journals(target.location.fs, posixpath.dirname(target.location.path))
-        self._written.clear()
+        self._groups.clear()
         self._group_of.clear()
 
 
@@ -200,9 +199,11 @@ def _remove_settled_journals(fs: Any, directory: str) -> None:
         journal = Journal.from_json(fs.cat_file(path))
         if journal is None or not journal.left_by_a_dead_run():
             continue
-        wanted = [posixpath.join(directory, name) for name in journal.records]
-        found = fs.cat(wanted, on_error="omit")
-        records = [BuildRecord.from_json(data) for data in found.values() if isinstance(data, bytes)]
-        settled = [record for record in records if record is not None and record.started >= journal.begun]
-        if len(settled) == len(wanted):
+        found = fs.cat([posixpath.join(directory, name) for name in journal.records], on_error="omit")
+        records = {
+            posixpath.basename(each): BuildRecord.from_json(data)
+            for each, data in found.items()
+            if isinstance(data, bytes)
+        }
+        if not any(unfinished(records.get(name), name, [journal]) for name in journal.records):
             fs.rm_file(path)
