@@ -12,8 +12,10 @@ import luigi.scheduler
 import pytest
 from luigi.db_task_history import DbTaskHistory
 
+from pipelines.execute import task_history
 from pipelines.execute.central_scheduler import CentralScheduler
 from pipelines.execute.task_history import BatchedTaskHistory
+from tests.helpers import wait_until
 
 
 @pytest.fixture
@@ -111,6 +113,29 @@ def test_events_that_queue_up_while_a_commit_runs_share_the_next_one(
     # The first event alone, then the 306 of the fan-in in one commit (3 a task, 2 more for the retry).
     assert batches == [1, 3 * 101 + 3]
     assert len(rows(scheduler._task_history)) == 102
+
+
+def test_events_that_come_one_by_one_within_the_wait_share_a_commit(
+    history_at: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history_at("lingered.db")
+    batches: list[int] = []
+    write = BatchedTaskHistory._write
+
+    def counted_write(self: BatchedTaskHistory, events: list[Any]) -> None:
+        batches.append(len(events))
+        write(self, events)
+
+    monkeypatch.setattr(BatchedTaskHistory, "_write", counted_write)
+    monkeypatch.setattr(task_history, "LINGER_S", 60.0)  # only the flush below ends the wait
+    scheduler = CentralScheduler(record_task_history=True)
+    scheduler.add_task(worker="w", task_id="First", family="First", params={})
+    wait_until(lambda: scheduler._task_history._events.empty(), "the writer to take the first event")
+    for index in range(9):
+        scheduler.add_task(worker="w", task_id=f"Later_{index}", family="Later", params={})
+    assert scheduler._task_history.flush(timeout=30)
+    assert batches == [10]
+    assert len(rows(scheduler._task_history)) == 10
 
 
 def test_dump_writes_out_what_is_queued(history_at: Any, tmp_path: Path) -> None:
