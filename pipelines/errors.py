@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from luigi.task_register import TaskClassException
+
 from targets.errors import DashPipelineError
 
 
@@ -28,6 +30,14 @@ class PipelineError(DashPipelineError):
 
 class TaskLoadError(PipelineError):
     """A ``MODULE:TASK`` reference cannot be resolved to a luigi Task class."""
+
+
+class TaskNotLoadable(TaskLoadError, TaskClassException):
+    """A task the scheduler sent (module, family, parameters) cannot be rebuilt in this process.
+
+    It is luigi's ``TaskClassException`` too: a worker given such a task fails that task,
+    naming why, instead of crashing.
+    """
 
 
 class ParameterError(PipelineError):

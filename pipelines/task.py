@@ -10,8 +10,9 @@ import luigi
 import luigi.worker
 from luigi.parameter import ParameterVisibility
 from luigi.task import flatten
-from luigi.task_register import Register
+from luigi.task_register import Register, TaskClassException
 
+from pipelines.errors import TaskNotLoadable
 from targets import BaseTarget, target_for_url
 from targets.storage import redact
 
@@ -139,16 +140,37 @@ _luigi_load_task = luigi.worker.load_task  # luigi's own, whatever is installed 
 
 
 def load_task_from_its_module(module: str | None, task_name: str, params_str: dict[str, str]) -> luigi.Task:
-    """What a run() yielded, rebuilt in the worker from (module, family, params) as luigi does, but
-    looked up in that module first and in the registry of names only after.
+    """What a run() yielded, or what a central scheduler handed an assistant, rebuilt in the
+    worker from (module, family, params) as luigi does, but looked up in that module first and
+    in the registry of names only after.
 
     By name alone, our unregistered base classes are not found, and two modules' classes of one
-    family are ambiguous (TaskClassAmbigiousException) though luigi was told which module.
+    family are ambiguous (TaskClassAmbigiousException) though luigi was told which module. Any
+    reason it cannot be rebuilt is a :class:`TaskNotLoadable`, which luigi's worker turns into a
+    failure of that task instead of a crash of the worker.
     """
+    try:
+        return _load_task(module, task_name, params_str)
+    except TaskNotLoadable:
+        raise
+    except TaskClassException as exc:  # luigi's: no such family registered, or two of them
+        raise TaskNotLoadable(f"cannot load task {task_name}: {exc}") from None
+    except (luigi.parameter.ParameterException, ValueError) as exc:  # missing, unknown, unparsable
+        raise TaskNotLoadable(f"cannot rebuild task {task_name} from the parameters sent: {exc}") from None
+
+
+def _load_task(module: str | None, task_name: str, params_str: dict[str, str]) -> luigi.Task:
     if module is not None:
+        try:
+            found_module = importlib.import_module(module)
+        except Exception as exc:  # the user's module: anything at all can go wrong importing it
+            raise TaskNotLoadable(
+                f"cannot load task {task_name}: importing its module {module!r} failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
         candidates = [
             value
-            for value in vars(importlib.import_module(module)).values()
+            for value in vars(found_module).values()
             if isinstance(value, type) and issubclass(value, luigi.Task) and value.__module__ == module
         ]
         found = [candidate for candidate in candidates if candidate.get_task_family() == task_name]

@@ -84,11 +84,20 @@ def _wait_until_answering(server: Server, probe_url: str, deadline_s: float = 30
     _wait_for(server, answers, errors, deadline_s)
 
 
-def _spawn(name: str, argv: list[str], url: str, log_dir: Path, probe_path: str = "/") -> Server:
+def _spawn(
+    name: str,
+    argv: list[str],
+    url: str,
+    log_dir: Path,
+    probe_path: str = "/",
+    env: dict[str, str] | None = None,
+) -> Server:
     log_path = log_dir / f"{name}.log"
     log = log_path.open("wb")
     try:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
+        )
     except OSError as exc:
         raise ServerStartError(f"cannot start {name} ({argv[0]}): {exc}") from exc
     finally:
@@ -233,8 +242,9 @@ def start_mariadb(base: Path) -> Server:
     return server
 
 
-def start_luigid(base: Path, port: int | None = None, state: Path | None = None) -> Server:
-    """luigi's central scheduler as users start it: ``dashpipe scheduler``."""
+def start_luigid(base: Path, port: int | None = None, state: Path | None = None, config: str = "") -> Server:
+    """luigi's central scheduler as users start it: ``dashpipe scheduler``, with ``config`` as
+    the user's luigi.cfg when given."""
     port = port or free_port()
     state = state or base / "luigid-state"
     argv = [
@@ -249,7 +259,13 @@ def start_luigid(base: Path, port: int | None = None, state: Path | None = None)
         "--state-dir",
         str(state),
     ]
-    server = _spawn("luigid", argv, f"http://127.0.0.1:{port}", base, probe_path="/api/task_list?data={}")
+    env = None
+    if config:
+        config_path = base / f"luigid-{port}.cfg"
+        config_path.write_text(config)
+        env = {**os.environ, "LUIGI_CONFIG_PATH": str(config_path)}
+    url = f"http://127.0.0.1:{port}"
+    server = _spawn("luigid", argv, url, base, probe_path="/api/task_list?data={}", env=env)
     server.extra = {"history": f"sqlite:///{state.resolve()}/history.db"}
     return server
 

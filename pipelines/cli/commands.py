@@ -28,7 +28,7 @@ from pipelines.cli.history import recent_runs
 from pipelines.cli.history_location import find_history
 from pipelines.cli.listing import listing, listing_text
 from pipelines.cli.scheduler import serve
-from pipelines.cli.sources import open_pipeline
+from pipelines.cli.sources import load_sources, open_pipeline
 from pipelines.cli.status import (
     explain_text,
     forget_records,
@@ -43,10 +43,12 @@ from pipelines.common.task_names import check_names
 from pipelines.config import config_file
 from pipelines.errors import ExitCode, PipelineError
 from pipelines.execute import luigi_internals
+from pipelines.execute.assistant import assist
 from pipelines.execute.outcome import Outcome, RunReport, plan_exit_code
 from pipelines.execute.runner import configure_logging
+from pipelines.execute.scheduler_client import configured_scheduler_url
 from pipelines.loading import UnknownParameter
-from pipelines.report.summary import display, plan_json, print_plan, print_report, report_json
+from pipelines.report.summary import LineDisplay, display, plan_json, print_plan, print_report, report_json
 from pipelines.session import RunOptions, RunSession
 from pipelines.yaml.errors import PipelineInvalid
 from targets.errors import DashPipelineError
@@ -562,6 +564,50 @@ def scheduler(host: str, port: int, state_dir: Path) -> None:
     (default ~/.local/state), where `dashpipe history` finds it.
     """
     serve(host, port, state_dir)
+
+
+@main.command("worker", short_help="Build tasks any run scheduled on a central scheduler.")
+@click.argument("sources", nargs=-1, metavar="[SOURCE ...]")
+@click.option(
+    "--scheduler",
+    "scheduler_url",
+    metavar="URL",
+    help="The central scheduler to take tasks from; default [core] default-scheduler-url in luigi.cfg.",
+)
+@click.option(
+    "-j", "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Tasks to run at once."
+)
+@verbose_option
+@reports_errors
+def worker(sources: tuple[str, ...], scheduler_url: str | None, workers: int) -> None:
+    """Help a central scheduler: take the pending tasks of every run that uses it, and build them.
+
+    Each SOURCE is a YAML pipeline file, a Python module (dotted, or a .py
+    file; MODULE:TASK works too) whose tasks this worker may be handed:
+    luigi rebuilds a task from its module, family and parameters, so its
+    code must be importable here. Tasks of installed packages need no SOURCE.
+    Start workers where the runs' luigi.cfg and credentials are, with
+    outputs that every machine reaches (S3, GCS, a shared disk).
+
+    It runs until stopped: Ctrl-C or SIGTERM stops running tasks (they
+    stay stale and are built again), SIGUSR1 lets them finish first.
+
+    \b
+    Example:
+      dashpipe worker --scheduler http://scheduler:8082 examples/sales/pipeline.yaml -j 4
+    """
+    url = scheduler_url or configured_scheduler_url()
+    if not url:
+        raise click.UsageError("give --scheduler URL, or set [core] default-scheduler-url in luigi.cfg")
+    for loaded in load_sources(sources):
+        click.echo(f"dashpipe worker: can build the tasks of {loaded}", err=True)
+    observer = LineDisplay()
+    click.echo(f"dashpipe worker: taking tasks from {url}, up to {workers} at once", err=True)
+    try:
+        assist(url, workers, observer)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    click.echo("dashpipe worker: stopped after its running tasks finished", err=True)
 
 
 @main.command(short_help="Recent task runs from the central scheduler's history.")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import luigi
 
 from pipelines.errors import ParameterError
-from pipelines.loading import load_task_class, parse_parameters
+from pipelines.loading import import_module, load_task_class, parse_parameters
 
 if TYPE_CHECKING:
     from pipelines.yaml.compile import CompiledPipeline
@@ -110,3 +110,18 @@ def open_pipeline(reference: str) -> PipelineSource:
 
         return YamlSource(load_pipeline(reference))
     return TaskSource(load_task_class(reference))
+
+
+def load_sources(references: Iterable[str]) -> list[str]:
+    """Define the tasks of YAML pipeline files and Python modules (dotted names or ``.py`` files,
+    ``:TASK`` allowed and ignored), so that a worker can rebuild any of them; their names."""
+    loaded = []
+    for reference in references:
+        if reference.endswith(YAML_SUFFIXES):
+            from pipelines.yaml.compile import load_pipeline
+
+            loaded.append(f"pipeline {load_pipeline(reference).spec.name} ({reference})")
+        else:
+            module_ref = reference.rpartition(":")[0] if ":" in reference else reference
+            loaded.append(f"module {import_module(module_ref).__name__} ({module_ref})")
+    return loaded

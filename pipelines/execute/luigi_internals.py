@@ -20,8 +20,10 @@ which replaces three luigi functions for the rest of the process:
   about 1,000 tasks exceeds Python's recursion limit, so the run ends in a RecursionError
   instead of a report (tests/pipelines/test_deep_graphs.py runs such chains).
 - ``luigi.worker.load_task``, by a lookup in the task's own module first: a task that run()
-  yields is rebuilt from (module, family, params), and by name alone luigi finds neither our
-  unregistered base classes nor the right one of two classes sharing a family.
+  yields, or that luigid hands an assistant (``dashpipe worker``), is rebuilt from (module,
+  family, params), and by name alone luigi finds neither our unregistered base classes nor the
+  right one of two classes sharing a family. Any failure to rebuild it is luigi's
+  ``TaskClassException``, so that an assistant fails that task rather than crashing.
 
 A user who subclasses ``pipelines.Task`` in their own luigi process gets luigi's own functions
 unless they call :func:`install` (or :func:`pipelines.run`). The overrides of luigi's Worker,
@@ -54,6 +56,7 @@ OVERRIDDEN: dict[str, tuple[str, ...] | None] = {
     "luigi.worker.Worker._run_task": ("self", "task_id"),
     "luigi.worker.Worker._create_task_process": ("self", "task"),
     "luigi.worker.Worker._add_task": ("self", "args", "kwargs"),
+    "luigi.worker.Worker._handle_task_load_error": ("self", "exception", "task_ids"),
     "luigi.scheduler.Scheduler._update_priority": ("self", "task", "prio", "worker"),
     # heap_scheduler.py: what the state and the scheduler change, and luigi's RPCs it answers.
     "luigi.scheduler.Scheduler.add_task": None,

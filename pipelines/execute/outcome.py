@@ -89,3 +89,6 @@ class RunObserver:
 
     def finished(self, report: TaskReport) -> None:
         """``task`` ran, successfully or not."""
+
+    def not_loaded(self, task_id: str, reason: str) -> None:
+        """The scheduler handed over a task this process cannot rebuild: it fails with ``reason``."""

@@ -10,17 +10,18 @@ import luigi
 import luigi.configuration
 import luigi.execution_summary
 import luigi.rpc
+import luigi.scheduler
 from luigi.task import flatten
 
 from pipelines.assessment.graph import Graph, check_graph, is_external, missing_outputs
 from pipelines.assessment.staleness import Assessment, State
 from pipelines.common.describe import describe
-from pipelines.common.error_text import error_line
+from pipelines.common.error_text import decode_explanation, error_line
 from pipelines.errors import ExitCode
 from pipelines.execute import luigi_internals
 from pipelines.execute.errors import SchedulerError
 from pipelines.execute.outcome import Outcome, RunObserver, RunReport, TaskReport
-from pipelines.execute.scheduler_client import check_scheduler, done_at_scheduler
+from pipelines.execute.scheduler_client import check_scheduler, settled_at_scheduler
 from pipelines.execute.task_logs import TaskLogs, configured_directory, new_run_id
 from pipelines.execute.worker import CUT_OFF_NOTE, WorkerFactory, WorkerOptions
 from targets.errors import DashPipelineError
@@ -165,7 +166,7 @@ def run_tasks(
             if task.task_id in worker.cut_off:
                 outcome, error = Outcome.UP_TO_DATE, CUT_OFF_NOTE
             elif outcome is Outcome.UP_TO_DATE and task.task_id in rebuilt_elsewhere:
-                error = "built by another run"
+                error = "built by another worker"
             elif outcome is Outcome.MISSING_INPUT and not is_external(task):
                 # luigi files a task suspended on what its run() yielded with missing inputs
                 # when it never resumed: it simply did not run.
@@ -190,12 +191,12 @@ def run_tasks(
     for task in sorted(worker._scheduled_tasks.values(), key=describe):
         if task.task_id not in seen:
             if scheduler_url and _complete(task):
-                reports.append(TaskReport(task, Outcome.UP_TO_DATE, error="built by another run"))
+                reports.append(TaskReport(task, Outcome.UP_TO_DATE, error="built by another worker"))
                 continue
             reason = next((text for group, text in _NOT_RUN_REASONS if task in groups.get(group, ())), None)
             reports.append(TaskReport(task, Outcome.NOT_RUN, error=reason or stopped or "not run"))
     if scheduler_url:
-        _explain_done_elsewhere(scheduler_url, reports)
+        _explain_settled_elsewhere(scheduler_url, reports)
     _name_blockers(reports, assessment.graph if assessment else None)
     exit_code = _exit_code(reports) if scheduler_url else _EXIT_CODES.get(result.status, ExitCode.TASK_FAILED)
     if exit_code is ExitCode.TASK_FAILED and not any(report.outcome.is_failure for report in reports):
@@ -227,22 +228,38 @@ def _nothing_to_do(goals: list[luigi.Task], assessment: Assessment | None) -> bo
     )
 
 
-def _explain_done_elsewhere(scheduler_url: str, reports: list[TaskReport]) -> None:
-    """A task luigid holds done while its outputs are missing here is never handed to this run.
-    Say so, and why that happens: luigi's task ids leave out the module."""
-    unexplained = [r for r in reports if r.outcome is Outcome.NOT_RUN and r.error in (None, "not run")]
+def _explain_settled_elsewhere(scheduler_url: str, reports: list[TaskReport]) -> None:
+    """A task of this run that another worker failed is this run's failure too; say where and why.
+    A task luigid holds done while its outputs are missing here is never handed to this run. Say
+    so, and why that happens: luigi's task ids leave out the module."""
+    # luigi's reason of "running elsewhere" dates from the run's last look: it may have failed since.
+    vague = (None, "not run", *(text for group, text in _NOT_RUN_REASONS if "run_by_other_worker" in group))
+    unexplained = [r for r in reports if r.outcome is Outcome.NOT_RUN and r.error in vague]
     if not unexplained:
         return
-    done = done_at_scheduler(scheduler_url, [report.task for report in unexplained])
+    settled = settled_at_scheduler(scheduler_url, [report.task for report in unexplained])
     for report in unexplained:
-        if report.task.task_id in done:
-            report.error = (
-                f"the scheduler has it as done (on {done[report.task.task_id]}), yet its outputs are "
-                f"missing here: luigi's task ids leave out the module, so another module's task also "
-                f"named {report.task.get_task_family()} with these parameters counts as this one. Give "
-                "one of them a task_namespace (or, on a plain luigid, wait out its "
-                "stable_done_cooldown_secs, which `dashpipe scheduler` turns off)"
+        found = settled.get(report.task.task_id)
+        if found is None:
+            continue
+        if found.status == luigi.scheduler.FAILED:
+            report.outcome = Outcome.FAILED
+            # A worker that fails a task says why; luigid fails a task without a word when the
+            # worker running it stopped answering.
+            reason = (
+                error_line(decode_explanation(found.error))
+                if found.error
+                else "its worker stopped answering (luigid hands it out again after [scheduler] retry_delay)"
             )
+            report.error = f"failed on {found.host}: {reason}"
+            continue
+        report.error = (
+            f"the scheduler has it as done (on {found.host}), yet its outputs are "
+            f"missing here: luigi's task ids leave out the module, so another module's task also "
+            f"named {report.task.get_task_family()} with these parameters counts as this one. Give "
+            "one of them a task_namespace (or, on a plain luigid, wait out its "
+            "stable_done_cooldown_secs, which `dashpipe scheduler` turns off)"
+        )
 
 
 _CAUSES = (Outcome.FAILED, Outcome.ERROR, Outcome.MISSING_INPUT)
@@ -282,9 +299,12 @@ def _name_blockers(reports: list[TaskReport], graph: Graph | None) -> None:
             stack.pop()
         return causes[start.task_id]
 
+    running_upstream = dict(_NOT_RUN_REASONS)["upstream_run_by_other_worker"]
     for report in reports:
         if report.outcome is Outcome.NOT_RUN:
             report.blocked_by = sorted(causes_above(report.task))
+            if report.error == running_upstream and report.blocked_by:
+                report.error = None  # luigi's reason is from before what was running elsewhere failed
 
 
 def _is_cause(by_id: dict[str, TaskReport], task: luigi.Task) -> bool:

@@ -1,19 +1,22 @@
 """Talking to a central scheduler (luigid) beyond what luigi's worker says: whether it answers at
-all, whether it is dashpipe's (and takes calls in batches), and what it holds done."""
+all, whether it is dashpipe's (and takes calls in batches), and what it holds done or failed."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import http.client
 import os
 import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import luigi
 import luigi.rpc
+from luigi.scheduler import DONE, FAILED
 
 from pipelines.execute.errors import SchedulerError
 
@@ -218,23 +221,40 @@ def _one_attempt(url: str) -> luigi.rpc.RemoteScheduler:
     return remote
 
 
-def done_at_scheduler(url: str, tasks: Iterable[luigi.Task], most_families: int = 20) -> dict[str, str]:
-    """Of ``tasks``, those the scheduler lists as done, with the host that finished them; empty when
-    it cannot tell (too many tasks to list, or no answer)."""
+@dataclass(frozen=True)
+class Settled:
+    """A task the scheduler holds as done or failed, by another worker."""
+
+    status: str  # DONE or FAILED
+    host: str  # of the worker that ran it, or "another worker" when luigid does not say
+    error: str = ""  # luigid's explanation of a failure, as the failing worker sent it
+
+
+def settled_at_scheduler(
+    url: str, tasks: Iterable[luigi.Task], most_families: int = 20
+) -> dict[str, Settled]:
+    """Of ``tasks``, those the scheduler lists as done or failed, and where; empty when it cannot
+    tell (too many tasks to list, or no answer)."""
     wanted = {task.task_id: task for task in tasks}
     families = sorted({task.get_task_family() for task in wanted.values()})[:most_families]
     remote = _one_attempt(url)
-    found: dict[str, str] = {}
+    found: dict[str, Settled] = {}
     try:
-        for family in families:
-            listed = remote._request(
-                "/api/task_list", {"status": "DONE", "upstream_status": "", "search": family}, attempts=1
-            )
-            for task_id, info in (listed or {}).items():
-                if task_id in wanted and isinstance(info, dict):
-                    worker = str(info.get("worker_running") or next(iter(info.get("workers") or []), ""))
-                    host = worker.partition("host=")[2].partition(",")[0]
-                    found[task_id] = host or "another worker"
+        for status in (DONE, FAILED):
+            for family in families:
+                listed = remote._request(
+                    "/api/task_list", {"status": status, "upstream_status": "", "search": family}, attempts=1
+                )
+                for task_id, info in (listed or {}).items():
+                    if task_id in wanted and isinstance(info, dict):
+                        worker = str(info.get("worker_running") or next(iter(info.get("workers") or []), ""))
+                        host = worker.partition("host=")[2].partition(",")[0]
+                        found[task_id] = Settled(status, host or "another worker")
+        failed = [task_id for task_id, settled in found.items() if settled.status == FAILED]
+        for task_id in failed[:most_families]:
+            answer = remote._request("/api/fetch_error", {"task_id": task_id}, attempts=1)
+            error = answer.get("error") if isinstance(answer, dict) else None
+            found[task_id] = dataclasses.replace(found[task_id], error=str(error or ""))
     except (luigi.rpc.RPCError, ValueError, KeyError, TypeError, AttributeError):
         pass  # an explanation is a nicety: the run's outcome stands without it
     finally:

@@ -121,11 +121,34 @@ class RecordingWorker(luigi.worker.Worker):
         super()._log_dependency_error(task, tb)
 
     def _keep_alive(self, get_work_response):
+        if self._assistant:
+            # An assistant is there to take work for as long as it runs, whatever [worker]
+            # keep_alive says; luigi's would go on asking even once SIGUSR1 told it to stop.
+            return not self._stop_requesting_work
         if self.options.wait_for_others:
             # Nothing to do right now, but another process is running a task this one
             # scheduled: wait for it instead of giving up on what comes after it.
             return bool(get_work_response.running_tasks)
         return super()._keep_alive(get_work_response)
+
+    def _handle_task_load_error(self, exception, task_ids):
+        # luigi's sends the traceback as the explanation; what went wrong, and how to fix it, is shorter.
+        reason = str(exception)
+        if self._assistant:
+            reason += " (start `dashpipe worker` with the file or YAML pipeline that defines it)"
+        for task_id in task_ids:
+            self._fail_unloadable(task_id, reason)
+
+    def _fail_unloadable(self, task_id: str, reason: str) -> None:
+        self.errors[task_id] = reason
+        self.options.observer.not_loaded(task_id, reason)
+        self._add_task(
+            worker=self._id,
+            task_id=task_id,
+            status=luigi.scheduler.FAILED,
+            runnable=False,
+            expl=json.dumps(reason),
+        )
 
     def run(self) -> bool:
         # Runnable ones only: an external input still missing will not run.
@@ -163,8 +186,18 @@ class RecordingWorker(luigi.worker.Worker):
             journal.finish(self.options.record_warnings.append)
 
     def _run_task(self, task_id):
-        self.started[task_id] = (time.monotonic(), time.time())
         task = self._scheduled_tasks.get(task_id)
+        if self._assistant and task is not None and task.task_id != task_id:
+            # Rebuilt here from its family and parameters, it is another task: this worker's code
+            # is not the run's (a parameter added or renamed). luigi would run it and then crash.
+            del self._scheduled_tasks[task_id]
+            self._fail_unloadable(
+                task_id,
+                f"the task rebuilt here from {task.get_task_family()}'s parameters is {task.task_id}, "
+                f"not {task_id}: is this worker's code the version the run scheduled?",
+            )
+            return None
+        self.started[task_id] = (time.monotonic(), time.time())
         if task is not None:
             if task_id in self._recheck and self._unchanged_after_upstream(task):
                 self.cut_off.add(task_id)

@@ -80,6 +80,10 @@ class LineDisplay(RunObserver):
     def finished(self, report: TaskReport) -> None:
         click.echo(task_line(report))
 
+    def not_loaded(self, task_id: str, reason: str) -> None:
+        label, colour = _STYLE[Outcome.FAILED]
+        click.echo(click.style(f"{label:>10}", fg=colour) + f"  {task_id}: {reason}")
+
     def close(self) -> None:
         pass
 
@@ -144,7 +148,7 @@ def print_report(report: RunReport, verbose: int = 0) -> None:
                 click.echo(task_line(task), err=True)
         elif task.outcome is Outcome.MISSING_INPUT:
             click.echo(task_line(task), err=True)
-        elif task.outcome is Outcome.UP_TO_DATE and task.error == "built by another run":
+        elif task.outcome is Outcome.UP_TO_DATE and task.error == "built by another worker":
             click.echo(task_line(task))
     if not_run > NOT_RUN_SHOWN and not verbose:
         hidden = not_run - NOT_RUN_SHOWN

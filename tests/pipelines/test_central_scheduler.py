@@ -116,7 +116,7 @@ def test_overlapping_runs_share_the_work_and_run_each_task_once(
     assert [run.returncode for run in runs] == [0] * processes, outputs
     expected = ["base", *["left", "right", "up", "down"][:processes]]
     assert sorted((tmp_path / "runs.log").read_text().split()) == sorted(expected)
-    assert any("built by another run" in output for output in outputs), outputs
+    assert any("built by another worker" in output for output in outputs), outputs
 
 
 def test_history_and_metrics_show_runs_without_private_parameters(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import subprocess
 import sys
 
@@ -71,3 +72,32 @@ def test_importing_pipelines_leaves_luigi_alone_until_a_run_installs() -> None:
         [sys.executable, "-c", IMPORT_ONLY], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert completed.stdout.strip() == "ok", completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "family", "params", "expected"),
+    [
+        (None, "NoSuchFamilyAnywhere", {}, "cannot load task NoSuchFamilyAnywhere: "),
+        ("nowhere_module", "X", {}, "cannot load task X: importing its module 'nowhere_module' failed"),
+        (__name__, "_Sized", {}, "cannot rebuild task _Sized from the parameters sent: "),
+        (__name__, "_Sized", {"rows": "many"}, "cannot rebuild task _Sized from the parameters sent: "),
+    ],
+)
+def test_a_task_that_cannot_be_rebuilt_is_luigis_load_error_naming_why(
+    module: str | None, family: str, params: dict[str, str], expected: str
+) -> None:
+    from luigi.task_register import TaskClassException
+
+    from pipelines.errors import TaskNotLoadable
+    from pipelines.task import load_task_from_its_module
+
+    with pytest.raises(TaskNotLoadable, match="^" + re.escape(expected)) as raised:
+        load_task_from_its_module(module, family, params)
+    # luigi's worker fails a task whose load raises this, instead of crashing.
+    assert isinstance(raised.value, TaskClassException)
+
+
+def test_a_task_is_rebuilt_from_its_module_and_parameters() -> None:
+    from pipelines.task import load_task_from_its_module
+
+    assert load_task_from_its_module(__name__, "_Sized", {"rows": "3"}) == _Sized(rows=3)
