@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import io
 import os
 import posixpath
@@ -19,8 +20,10 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from targets.errors import StorageError
+from targets.fingerprint import remember_digest
 from targets.storage import ATOMIC_UPLOAD_PROTOCOLS, Location, redact, storage_errors
 
 TEMP_MARK = ".dashpipe-tmp-"
@@ -65,13 +68,41 @@ class AtomicWriter(io.BufferedWriter):
     """
 
     def __init__(
-        self, staging: io.FileIO, staging_path: str, publish: Callable[[str], None], durable: bool
+        self,
+        staging: io.FileIO,
+        staging_path: str,
+        publish: Callable[[str], None],
+        durable: bool,
+        final_path: str | None = None,
     ) -> None:
         self._staging_path = staging_path
         self._publish = publish
         # Only a rename on the same disk needs the data on disk first; an upload reads it back anyway.
         self._durable = durable
+        # A local file is hashed as it is written, so that its build record need not read it back.
+        # Anything that may bypass write() (a seek elsewhere, a truncate) gives up on the hash; a
+        # subprocess writing to fileno() shows in the size, which is checked before it is trusted.
+        self._final_path = final_path
+        self._digest: Any = hashlib.sha256() if final_path is not None else None
+        self._hashed_bytes = 0
         super().__init__(staging)
+
+    def write(self, data: Any) -> int:
+        if self._digest is not None:
+            view = memoryview(data)
+            self._digest.update(view)
+            self._hashed_bytes += view.nbytes
+        return super().write(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        position = super().seek(offset, whence)
+        if position != self._hashed_bytes:
+            self._digest = None
+        return position
+
+    def truncate(self, size: int | None = None) -> int:
+        self._digest = None
+        return super().truncate(size)
 
     @property
     def staging_path(self) -> str:
@@ -84,8 +115,12 @@ class AtomicWriter(io.BufferedWriter):
             self.flush()
             if self._durable:
                 os.fsync(self.fileno())
+            written = os.fstat(self.fileno()) if self._digest is not None else None
             super().close()
             self._publish(self._staging_path)
+            if written is not None and written.st_size == self._hashed_bytes and self._final_path:
+                # A rename keeps the inode and the modification time: the published file is this one.
+                remember_digest(self._final_path, written, self._digest.hexdigest())
         finally:
             self._close_quietly()
             self._remove_staging()
@@ -136,7 +171,11 @@ def open_atomic(location: Location, durable: bool = True) -> AtomicWriter:
             staging = temporary_name(location.path)
             raw = io.FileIO(staging, "x")
         return AtomicWriter(
-            raw, staging, lambda staged: publish_local(staged, location, durable), durable=durable
+            raw,
+            staging,
+            lambda staged: publish_local(staged, location, durable),
+            durable=durable,
+            final_path=location.path,
         )
     fd, staging = tempfile.mkstemp(prefix="dashpipe-upload-")
     return AtomicWriter(

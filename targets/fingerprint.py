@@ -20,7 +20,29 @@ Fingerprint = dict[str, Any]
 _CHUNK = 1 << 20
 
 
-def sha256_of_file(path: str) -> str:
+# SHA-256s of local files computed as they were written (targets.atomic), with the identity of
+# the file they were computed for: the build record written just after need not read the file
+# back. A file changed since has another (inode, size, mtime) and is read as before.
+_WRITTEN_DIGESTS: dict[str, tuple[tuple[int, int, int], str]] = {}
+_MOST_REMEMBERED = 100_000
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int, int]:
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def remember_digest(path: str, stat: os.stat_result, sha256: str) -> None:
+    """``sha256`` is the content of the file at ``path`` while it is as ``stat`` describes it."""
+    if len(_WRITTEN_DIGESTS) >= _MOST_REMEMBERED:
+        _WRITTEN_DIGESTS.clear()
+    _WRITTEN_DIGESTS[path] = (_identity(stat), sha256)
+
+
+def sha256_of_file(path: str, stat: os.stat_result | None = None) -> str:
+    """The file's SHA-256; read from disk unless it was computed as this very file was written."""
+    remembered = _WRITTEN_DIGESTS.get(path)
+    if remembered is not None and remembered[0] == _identity(stat or os.stat(path)):
+        return remembered[1]
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
@@ -37,7 +59,7 @@ def local_fingerprint(path: str, stat: os.stat_result | None = None, with_hash: 
         "ino": stat.st_ino,
     }
     if with_hash:
-        fingerprint["sha256"] = sha256_of_file(path)
+        fingerprint["sha256"] = sha256_of_file(path, stat)
     return fingerprint
 
 
