@@ -40,6 +40,8 @@ def configure_logging(verbosity: int) -> None:
             logger = logging.getLogger(name)
             logger.handlers = [logging.NullHandler()]
             logger.propagate = False
+            # Not even made: the several lines a task luigi logs would go nowhere.
+            logger.setLevel(logging.WARNING)
     else:
         level = logging.INFO if verbosity == 1 else logging.DEBUG
         for name in LUIGI_LOGGERS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import inspect
 import json
@@ -163,8 +164,10 @@ class RecordingWorker(luigi.worker.Worker):
             self._record_settings,
         )
         self.running_since = time.monotonic()
+        task_logs = self.options.task_logs
         try:
-            return super().run()
+            with task_logs.routing() if task_logs is not None else contextlib.nullcontext():
+                return super().run()
         finally:
             # luigi's loop can end on a report it never sent with a next get_work (a stop, say).
             flush = getattr(self._scheduler, "flush", None)

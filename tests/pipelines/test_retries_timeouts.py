@@ -353,3 +353,66 @@ def test_quiet_tasks_that_succeed_leave_no_log_files(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.OK, result.output
     assert (tmp_path / "flaky.txt").read_text() == "ok"
     assert list(logs.rglob("*.log")) == []
+
+
+LOGGING_TASKS = """
+import logging
+import threading
+
+import luigi
+
+from pipelines import Task
+from targets import FileTarget
+
+log = logging.getLogger("team.steps")
+
+
+class Talks(Task):
+    root = luigi.Parameter()
+    name = luigi.Parameter()
+
+    def output(self):
+        return FileTarget(f"{self.root}/{self.name}.txt")
+
+    def run(self):
+        log.info("info from %s", self.name)
+        log.warning("warning from %s", self.name)
+        helper = threading.Thread(target=log.info, args=("from a thread of %s", self.name))
+        helper.start()
+        helper.join()
+        with self.output().open("w") as out:
+            out.write(self.name)
+
+
+class Both(Task):
+    root = luigi.Parameter()
+
+    def requires(self):
+        return [Talks(root=self.root, name=name) for name in ("first", "second")]
+
+    def output(self):
+        return FileTarget(f"{self.root}/both.txt")
+
+    def run(self):
+        with self.output().open("w") as out:
+            out.write("both")
+"""
+
+
+def test_each_task_log_holds_what_it_and_its_threads_logged_and_warnings_still_show(tmp_path: Path) -> None:
+    (tmp_path / "talking.py").write_text(LOGGING_TASKS)
+    logs = tmp_path / "logs"
+    config = f"[dashpipe]\ntask_logs = {logs}\n"
+    result = run_cli("run", "talking.py:Both", "--root", str(tmp_path), cwd=tmp_path, config=config)
+    assert result.exit_code == ExitCode.OK, result.output
+    for name, other in (("first", "second"), ("second", "first")):
+        (log_file,) = logs.glob(f"*/Talks_{name}_*.log")
+        text = log_file.read_text()
+        assert f"INFO team.steps: info from {name}" in text, text
+        assert f"INFO team.steps: from a thread of {name}" in text, text
+        assert text.count(f"warning from {name}") == 1, text
+        assert other not in text, text
+        # With no logging set up by the user, a warning reaches the terminal, once, as before.
+        assert result.stderr.count(f"warning from {name}") == 1, result.stderr
+        assert f"info from {name}" not in result.stderr
+    assert not list(logs.glob("*/Both_*.log"))  # it logged nothing
