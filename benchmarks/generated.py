@@ -71,6 +71,23 @@ class SleepyFanIn(FanIn):
         return [SleepyLeaf(root=self.root, index=index) for index in range(self.n)]
 
 
+class SleepyDay(Task):
+    """One date's partition of a backfill, waiting 50 ms as on an upload or a query."""
+
+    root = luigi.Parameter()
+    date = luigi.DateParameter()
+
+    def output(self):
+        return FileTarget(f"{self.root}/days/{self.date:%Y-%m-%d}.txt")
+
+    def run(self):
+        import time
+
+        time.sleep(0.05)
+        with self.output().open("w") as handle:
+            handle.write(f"{self.date}\n")
+
+
 # Plain luigi: what a team already has. The build benchmark runs these same classes through
 # luigi.build and through dashpipe, so the comparison is of the engines, not of the targets.
 
