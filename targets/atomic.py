@@ -14,13 +14,18 @@ import contextlib
 import errno
 import hashlib
 import io
+import mimetypes
 import os
 import posixpath
+import sys
 import tempfile
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
+
+import fsspec.asyn
 
 from targets.errors import StorageError
 from targets.fingerprint import remember_digest
@@ -190,19 +195,124 @@ def publish_local(staged: str, location: Location, durable: bool = True) -> None
             fsync_directory(os.path.dirname(location.path))
 
 
+# Up to this size an S3 object is written with one PutObject, whose answer (ETag, VersionId)
+# is kept; above it s3fs uploads in parts. gcsfs uploads in one request below 5 MiB.
+_SINGLE_PUT_MOST_BYTES = 16 << 20
+_GCS_SINGLE_UPLOAD_BELOW_BYTES = 5 << 20
+# The longest this process trusts what its own upload was answered with over asking again.
+PUBLISHED_FRESH_S = 60.0
+_PUBLISHED: dict[str, tuple[float, dict[str, Any]]] = {}
+_remembering = 0  # nesting depth of trusting_own_writes()
+
+
+@contextlib.contextmanager
+def trusting_own_writes() -> Iterator[None]:
+    """Within: what the store answered to this process's uploads is kept, and checks of those
+    objects (``exists()``, ``fingerprint()``) use it instead of asking again, until
+    :func:`forget_published` (a build system calls it once a task's outputs are recorded) or
+    ``PUBLISHED_FRESH_S``. Outside it every check asks the store: another process may have
+    replaced or removed the object since."""
+    global _remembering
+    _remembering += 1
+    try:
+        yield
+    finally:
+        _remembering -= 1
+        if not _remembering:
+            _PUBLISHED.clear()
+
+
+def published_info(url: str) -> dict[str, Any] | None:
+    """What the store answered when this process wrote ``url`` (see :func:`trusting_own_writes`),
+    as fsspec's ``info()`` says it (name, size, type, ETag), or None."""
+    found = _PUBLISHED.get(url)
+    if found is None:
+        return None
+    if time.monotonic() - found[0] > PUBLISHED_FRESH_S:
+        del _PUBLISHED[url]
+        return None
+    return dict(found[1])
+
+
+def forget_published(url: str | None = None) -> None:
+    """Stop trusting what was answered for ``url``, or for everything (``None``)."""
+    if url is None:
+        _PUBLISHED.clear()
+    else:
+        _PUBLISHED.pop(url, None)
+
+
+def _put_s3_object(fs: Any, staged: str, location: Location) -> None:
+    """One PutObject, its answer remembered (see :func:`published_info`)."""
+    bucket, key, _ = fs.split_path(location.path)
+    with open(staged, "rb") as handle:
+        body = handle.read()
+    extra = {}
+    content_type, _ = mimetypes.guess_type(location.path)
+    if content_type is not None:
+        extra["ContentType"] = content_type
+    answer = fs.call_s3("put_object", Bucket=bucket, Key=key, Body=body, **extra)
+    info = {"name": location.path, "size": len(body), "type": "file", "ETag": answer.get("ETag")}
+    if answer.get("VersionId"):
+        info["VersionId"] = answer["VersionId"]
+    _remember(location, info)
+
+
+def _upload_gcs_object(fs: Any, staged: str, location: Location) -> bool:
+    """One upload with gcsfs's own single-request call, its answer remembered; False where this
+    gcsfs has no such call (it is internal), so that the caller uploads as gcsfs does."""
+    upload = getattr(sys.modules.get("gcsfs.core"), "simple_upload", None)
+    process = getattr(fs, "_process_object", None)
+    if upload is None or process is None:
+        return False
+    bucket, key, _ = fs.split_path(location.path)
+    with open(staged, "rb") as handle:
+        body = handle.read()
+    content_type = mimetypes.guess_type(location.path)[0] or "application/octet-stream"
+    answer = fsspec.asyn.sync(
+        fs.loop, upload, fs, bucket, key, body, consistency=fs.consistency, content_type=content_type
+    )
+    if isinstance(answer, dict) and answer.get("name"):
+        _remember(location, process(bucket, answer))
+    return True
+
+
+def _remember(location: Location, info: dict[str, Any]) -> None:
+    if _remembering:
+        if len(_PUBLISHED) >= 100_000:
+            _PUBLISHED.clear()
+        _PUBLISHED[location.url] = (time.monotonic(), info)
+
+
+def _upload_answered(fs: Any, staged: str, location: Location) -> bool:
+    """Upload in one request whose answer is kept, where the store allows; False if not done."""
+    size = os.path.getsize(staged)
+    if location.protocol == "s3" and size <= _SINGLE_PUT_MOST_BYTES:
+        _put_s3_object(fs, staged, location)
+        return True
+    if location.protocol == "gcs" and size < _GCS_SINGLE_UPLOAD_BELOW_BYTES:
+        return _upload_gcs_object(fs, staged, location)
+    return False
+
+
 def publish_remote(staged: str, location: Location) -> None:
     fs = location.fs
+    forget_published(location.url)
     with storage_errors(location.url, "write"):
         try:
-            if location.protocol in ATOMIC_UPLOAD_PROTOCOLS:
-                fs.put_file(staged, location.path)
-            else:
-                sibling = temporary_name(location.path)
-                fs.put_file(staged, sibling)
-                fs.mv(sibling, location.path)
+            if not _upload_answered(fs, staged, location):
+                if location.protocol in ATOMIC_UPLOAD_PROTOCOLS:
+                    fs.put_file(staged, location.path)
+                else:
+                    sibling = temporary_name(location.path)
+                    fs.put_file(staged, sibling)
+                    fs.mv(sibling, location.path)
         except FileNotFoundError as exc:
             raise StorageError(
                 f"cannot write {redact(location.url)}: its bucket or directory does not exist"
             ) from exc
         finally:
-            fs.invalidate_cache(location.path)
+            path = location.path
+            while path and path != fs._parent(path):  # the listings of its parents are out of date too
+                fs.invalidate_cache(path)
+                path = fs._parent(path)

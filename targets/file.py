@@ -14,7 +14,7 @@ import luigi.format
 import luigi.target
 from luigi.format import FileWrapper, Format
 
-from targets.atomic import directory_marker, open_atomic, temporary_name
+from targets.atomic import directory_marker, open_atomic, published_info, temporary_name
 from targets.base import BaseTarget
 from targets.errors import StorageError, TargetError
 from targets.filesystem import FsspecFileSystem
@@ -149,7 +149,7 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
                 self.check_kind(stat)
                 return None  # a directory by design (a dataset): existence only
             return local_fingerprint(location.path, stat, with_hash=with_hash)
-        info = listed if isinstance(listed, dict) else None
+        info = listed if isinstance(listed, dict) else published_info(location.url)
         if info is None:
             with storage_errors(self.url, "check"):
                 location.fs.invalidate_cache(location.path)
@@ -176,6 +176,9 @@ class FileTarget(BaseTarget, luigi.target.FileSystemTarget):
                 ) from None
             except OSError as exc:
                 raise StorageError(f"cannot check {self.display_url}: {exc.strerror}") from None
+        published = published_info(location.url)
+        if published is not None:
+            return published
         with storage_errors(self.url, "check"):
             location.fs.invalidate_cache(location.path)
             try:

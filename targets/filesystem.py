@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import luigi.target
 from fsspec.spec import AbstractFileSystem
 
-from targets.atomic import fsync_directory, is_temporary, temporary_name
+from targets.atomic import forget_published, fsync_directory, is_temporary, temporary_name
 from targets.storage import Location, storage_errors
 
 
@@ -55,6 +55,7 @@ class FsspecFileSystem(luigi.target.FileSystem):
             return bool(self.fs.isdir(native))
 
     def remove(self, path: str, recursive: bool = True, skip_trash: bool = True) -> None:
+        forget_published()  # what this process wrote may be gone or replaced now
         native = self._path(path)
         with storage_errors(path, "remove"):
             self._refresh(native)
@@ -93,6 +94,7 @@ class FsspecFileSystem(luigi.target.FileSystem):
                 yield f"{prefix}/{relative}" if relative else prefix
 
     def move(self, path: str, dest: str) -> None:
+        forget_published()  # what this process wrote may be gone or replaced now
         source, target = self._path(path), self._path(dest)
         with storage_errors(path, "move", dest):
             if self.is_local:
@@ -138,6 +140,7 @@ class FsspecFileSystem(luigi.target.FileSystem):
         a second worker finishing the same output) rely on learning that the place is taken.
         A missing parent directory of ``dest`` is created.
         """
+        forget_published()
         if self.exists(dest):
             raise luigi.target.FileAlreadyExists(dest)
         source, target = self._path(path), self._path(dest)
@@ -158,6 +161,7 @@ class FsspecFileSystem(luigi.target.FileSystem):
         self.move(path, dest)
 
     def copy(self, path: str, dest: str) -> None:
+        forget_published()  # what this process wrote may be gone or replaced now
         source, target = self._path(path), self._path(dest)
         with storage_errors(path, "copy", dest):
             if self.is_local:

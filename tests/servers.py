@@ -144,7 +144,8 @@ def fake_gcs_binary() -> str:
     return str(binary)
 
 
-def start_fake_gcs(log_dir: Path) -> Server:
+def start_fake_gcs(log_dir: Path, log_level: str = "warn") -> Server:
+    """fake-gcs-server in memory; at ``log_level="info"`` it logs every request."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [
@@ -160,7 +161,7 @@ def start_fake_gcs(log_dir: Path) -> Server:
         "-external-url",
         url,
         "-log-level",
-        "warn",
+        log_level,
     ]
     return _spawn("fake-gcs-server", argv, url, log_dir, probe_path="/storage/v1/b")
 

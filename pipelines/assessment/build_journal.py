@@ -42,6 +42,7 @@ from pipelines.assessment.records import (
 )
 from targets import FileTarget
 from targets.errors import DashPipelineError
+from targets.storage import storage_errors
 
 JOURNAL_PREFIX = ".dashpipe-run-"
 
@@ -157,8 +158,12 @@ class BuildJournal:
         of its own, final or "building". Journals that killed runs left in the same
         directories go too, once every build they name has a newer record."""
         for target in [group.target for group in self._groups if group.target is not None]:
+            location = target.location
             try:
-                target.remove()
+                # A journal is a file the run wrote: no directory marker to look for beside it.
+                with storage_errors(location.url, "remove"):
+                    location.fs.rm_file(location.path)
+                    location.fs.invalidate_cache(posixpath.dirname(location.path))
             except (DashPipelineError, OSError) as exc:
                 warn(f"build journal not removed ({exc}): its unbuilt tasks count as stale")
                 continue

@@ -27,8 +27,10 @@ import luigi.format
 import orjson
 from luigi.task import flatten
 
+from pipelines.assessment.record_cache import RecordCache
 from targets import BaseTarget, FileTarget
-from targets.atomic import open_atomic
+from targets.atomic import open_atomic, published_info
+from targets.listing import observe_many
 from targets.storage import redact_text
 
 RECORD_DIRECTORY = ".dashpipe"
@@ -240,8 +242,22 @@ def fingerprint_of(target: luigi.Target) -> Any:
     return None
 
 
+# From this many file targets on, one listing per directory beats a request per file.
+_LISTED_FROM = 8
+
+
 def fingerprints(keyed: Iterable[tuple[str, luigi.Target]]) -> dict[str, Any]:
-    return {key: fingerprint_of(target) for key, target in keyed}
+    keyed = list(keyed)
+    files = [target for _, target in keyed if isinstance(target, FileTarget)]
+    listed = observe_many(files) if len(files) >= _LISTED_FROM else {}
+    return {
+        key: (
+            target.fingerprint(listed=listed[id(target)])
+            if isinstance(target, FileTarget) and id(target) in listed
+            else fingerprint_of(target)
+        )
+        for key, target in keyed
+    }
 
 
 def make_record(
@@ -294,9 +310,15 @@ def write_bytes(target: FileTarget, data: bytes, durable: bool) -> None:
     if target.location.is_local:
         with open_atomic(target.location, durable=durable) as handle:
             handle.write(data)
-    else:
-        with target.open("w") as handle:
-            handle.write(data)
+        return
+    with target.open("w") as handle:
+        handle.write(data)
+    # Under the version its upload was answered with, as a listing will report it.
+    location = target.location
+    answered = published_info(location.url)
+    if answered is not None:
+        cache = RecordCache.default()
+        cache.put(cache.key(location.fs.unstrip_protocol(location.path), answered), data)
 
 
 def forget(task: luigi.Task) -> bool:

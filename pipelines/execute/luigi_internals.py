@@ -48,6 +48,7 @@ SUPPORTED = ((3, 8), (3, 9))  # [from, to): the minor releases this list was che
 
 # Private methods our subclasses override, and the parameters luigi calls them with.
 OVERRIDDEN: dict[str, tuple[str, ...] | None] = {
+    "luigi.worker.Worker.add": ("self", "task", "multiprocess", "processes"),
     "luigi.worker.Worker._add": ("self", "task", "is_complete"),
     "luigi.worker.Worker._validate_dependency": ("self", "dependency"),
     "luigi.worker.Worker._log_complete_error": ("self", "task", "tb"),

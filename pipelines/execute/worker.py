@@ -38,7 +38,7 @@ from pipelines.assessment.records import (
     make_record,
     write_record,
 )
-from pipelines.assessment.staleness import Assessment, verifiably_current
+from pipelines.assessment.staleness import Assessment, State, verifiably_current
 from pipelines.common.describe import describe
 from pipelines.common.error_text import decode_explanation, error_line
 from pipelines.execute.errors import NotATask
@@ -47,7 +47,11 @@ from pipelines.execute.outcome import Outcome, RunObserver, TaskReport
 from pipelines.execute.retry import guarding_hooks, readable_process_failure, retrying, timeout_of
 from pipelines.execute.scheduler_client import BatchingScheduler
 from pipelines.execute.task_logs import TaskLogs
+from targets import FileTarget
+from targets.atomic import forget_published, trusting_own_writes
 from targets.errors import DashPipelineError
+from targets.fingerprint import MISSING
+from targets.listing import observe_many
 
 logger = logging.getLogger("dashpipe")
 CUT_OFF_NOTE = "inputs unchanged after the upstream rebuild (early cutoff)"
@@ -98,6 +102,41 @@ class RecordingWorker(luigi.worker.Worker):
         self._record_settings = RecordSettings.current()
         self._journal: BuildJournal | None = None
         self._journal_needed = False  # a covered task has no record of its own: the journal stays
+        self._answered_complete: list[luigi.Task] | None = None
+
+    def add(self, task, multiprocess=False, processes=0):
+        # The assessment saw every output a moment ago, one listing per directory; luigi asking
+        # each task's complete() again would repeat that with a request per output on S3 or GCS.
+        # Only while the graph is scheduled: after a task runs, luigi checks its outputs for real.
+        if self._answered_complete is None:
+            self._answered_complete = self._complete_as_assessed()
+        return super().add(task, multiprocess=multiprocess, processes=processes)
+
+    def _forget_assessed_complete(self) -> None:
+        for task in self._answered_complete or ():
+            vars(task).pop("complete", None)
+        self._answered_complete = []  # not None: scheduling is over
+
+    def __exit__(self, *exc_info):
+        self._forget_assessed_complete()  # also when scheduling failed and run() never came
+        return super().__exit__(*exc_info)
+
+    def _complete_as_assessed(self) -> list[luigi.Task]:
+        assessment = self.options.assessment
+        if assessment is None:
+            return []
+        answered = []
+        for verdict in assessment.verdicts.values():
+            task = verdict.task
+            # luigi's own complete() (every output exists) only, and only where the verdict says.
+            if type(task).complete is not luigi.Task.complete or "complete" in vars(task):
+                continue
+            exists = _OUTPUTS_EXIST.get(verdict.state)
+            # A task without outputs is never complete to luigi, whatever the assessment says.
+            if exists is not None and flatten(task.output()):
+                task.complete = functools.partial(bool, exists)  # type: ignore[method-assign]
+                answered.append(task)
+        return answered
 
     def _add(self, task, is_complete):
         if is_complete is True and task.task_id in self._rebuild:
@@ -152,6 +191,7 @@ class RecordingWorker(luigi.worker.Worker):
         )
 
     def run(self) -> bool:
+        self._forget_assessed_complete()
         # Runnable ones only: an external input still missing will not run.
         pending = {
             task.task_id
@@ -166,7 +206,10 @@ class RecordingWorker(luigi.worker.Worker):
         self.running_since = time.monotonic()
         task_logs = self.options.task_logs
         try:
-            with task_logs.routing() if task_logs is not None else contextlib.nullcontext():
+            with (
+                task_logs.routing() if task_logs is not None else contextlib.nullcontext(),
+                trusting_own_writes(),
+            ):
                 return super().run()
         finally:
             # luigi's loop can end on a report it never sent with a next get_work (a stop, say).
@@ -217,6 +260,8 @@ class RecordingWorker(luigi.worker.Worker):
 
     def _create_task_process(self, task):
         process = super()._create_task_process(task)
+        if process.check_unfulfilled_deps and not is_external(task) and _dependencies_complete(task):
+            process.check_unfulfilled_deps = False  # luigi would ask about each output again
         timeout = timeout_of(task)
         if timeout is not None:
             # Only a task in its own process can be stopped when it hangs.
@@ -346,13 +391,16 @@ class RecordingWorker(luigi.worker.Worker):
 
     def _record(self, task: luigi.Task, started_wall: float) -> None:
         # The record is the commit point of a build: it is written only now that luigi
-        # has seen the task succeed and its outputs exist.
+        # has seen the task succeed and its outputs exist. It fingerprints the outputs from
+        # what their uploads were answered with; later checks ask the store again.
         try:
             inputs = self.input_snapshots.pop(task.task_id, None)
             write_record(task, make_record(task, started_wall, time.time(), inputs), self._record_settings)
         except (DashPipelineError, OSError) as exc:
             self.options.record_warnings.append(f"{describe(task)}: build record not written: {exc}")
             self._journal_needed |= self._covered(task)
+        finally:
+            forget_published()
 
     def _covered(self, task: luigi.Task) -> bool:
         return self._journal is not None and self._journal.written(task.task_id)
@@ -386,6 +434,16 @@ class _InProcessFirstQueue:
 
 
 _INCOMPLETE_AFTER_RUN = "Task finished running, but complete() is still returning false."
+# Whether all of a task's outputs exist, as its verdict found; other states did not look.
+_OUTPUTS_EXIST = {
+    State.UP_TO_DATE: True,
+    State.NO_RECORD: True,
+    State.STALE: True,
+    State.UPSTREAM: True,
+    State.INPUT: True,
+    State.MISSING: False,
+    State.MISSING_INPUT: False,
+}
 
 
 def _outputs_not_written(task: luigi.Task) -> str:
@@ -397,6 +455,33 @@ def _outputs_not_written(task: luigi.Task) -> str:
     if not missing:
         return "run() finished but the task is not complete (its complete() returned false)"
     return "run() finished without writing its output: " + ", ".join(missing)
+
+
+def _dependencies_complete(task: luigi.Task, listed_from: int = 8) -> bool:
+    """Whether every task ``task`` needs is complete, as luigi checks before it runs a task, with
+    one listing per directory for the file outputs of those with luigi's own complete(). False
+    when that does not apply or something is missing: luigi then checks, and names what."""
+    files: list[FileTarget] = []
+    others: list[luigi.Task] = []
+    try:
+        for dependency in task.deps():
+            outputs = flatten(dependency.output())
+            plain = type(dependency).complete is luigi.Task.complete and "complete" not in vars(dependency)
+            if plain and outputs and all(_plain_file(output) for output in outputs):
+                files.extend(outputs)
+            else:
+                others.append(dependency)
+        if len(files) < listed_from:
+            return False
+        if any(seen is MISSING for seen in observe_many(files).values()):
+            return False
+        return all(dependency.complete() for dependency in others)
+    except Exception:  # whatever went wrong, luigi's own check meets it and reports it
+        return False
+
+
+def _plain_file(target: luigi.Target) -> bool:
+    return isinstance(target, FileTarget) and not getattr(target, "is_dataset", False)
 
 
 def checking_yields(task: luigi.Task) -> None:
