@@ -14,7 +14,7 @@ Every measurement is a new process, start-up included, output to /dev/null:
 - with --remote N, a fan-in of N leaves whose outputs are on S3 (moto_server) and on GCS
   (fake-gcs-server): ``RemoteFanIn``, whose targets are dash-pipeline's ``FileTarget`` on both
   sides (plain luigi has no fsspec target), so the ratio is what dashpipe adds: the staleness
-  check and two build records per task on the object store.
+  check and a build record per task on the object store (bench_remote.py counts requests).
 
 Ratios are vanilla time / dashpipe time (above 1: dashpipe is faster). Peak memory (max RSS)
 of each process is reported too. Sizes above --vanilla-up-to skip luigi (it is quadratic:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every benchmark, each next to its baseline in the same run (vanilla luigi, raw pyarrow,
 # plain s3fs, plain pymysql), and keep what they print in benchmarks/results-DATE.txt.
-# Installs what the test suite installs (emulators, MariaDB); takes about 30 minutes on a
+# Installs what the test suite installs (emulators, MariaDB); takes about 40 minutes on a
 # 2-core machine, most of it vanilla luigi building 10,000 tasks. Extra arguments go to
 # bench_build.py, e.g. `bash scripts/bench.sh --sizes 1000,5000 --vanilla-up-to 5000`.
 set -euo pipefail
@@ -20,7 +20,8 @@ export GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false
 results="benchmarks/results-$(date +%Y-%m-%d).txt"
 {
   for bench in "bench_build.py $*" bench_memory.py bench_status.py bench_writes.py \
-               bench_parquet.py bench_mysql.py bench_scheduler.py bench_central.py; do
+               bench_parquet.py bench_mysql.py bench_scheduler.py bench_central.py bench_remote.py \
+               bench_assistants.py; do
     echo "## python benchmarks/$bench"
     # shellcheck disable=SC2086  # the arguments are meant to split
     "$PYTHON" benchmarks/$bench
