@@ -12,6 +12,10 @@ from pipelines.shadowing import refuse_shadowed_packages as _refuse_shadowed_pac
 
 _refuse_shadowed_packages()
 
+from pipelines.lazy_imports import defer_imports as _defer_imports  # noqa: E402  (before luigi)
+
+_defer_imports()
+
 try:  # luigi reads luigi.cfg as it is imported, and fails there on a line it cannot parse
     from pipelines.assessment.staleness import Assessment, Policy
     from pipelines.errors import ExitCode, ParameterError, PipelineError, TaskLoadError

@@ -16,6 +16,7 @@ from tests.helpers import REPO
 # package __init__ (the public names) and __main__ sit above them all.
 PIPELINES_LAYERS = [
     "shadowing",
+    "lazy_imports",
     "errors",
     "common",
     "config",

@@ -74,6 +74,33 @@ def test_importing_pipelines_leaves_luigi_alone_until_a_run_installs() -> None:
     assert completed.stdout.strip() == "ok", completed.stderr
 
 
+DEFERRED_IMPORTS = """
+import sys
+import pipelines, luigi
+loaded = sorted(name for name in ("requests.exceptions", "jsonschema.validators") if name in sys.modules)
+assert not loaded, f"loaded at start-up: {loaded}"
+# Used, they are the real libraries: luigi validates a DictParameter's schema with jsonschema.
+try:
+    luigi.DictParameter(schema={"type": "object", "required": ["a"]}).normalize({"b": 1})
+except Exception as exc:
+    assert type(exc).__module__.startswith("jsonschema"), type(exc)
+else:
+    raise AssertionError("the schema was not checked")
+import requests
+assert requests.Session().get and "requests.exceptions" in sys.modules
+from requests import exceptions
+assert sys.modules["requests"].__file__.endswith("__init__.py")
+print("ok")
+"""
+
+
+def test_requests_and_jsonschema_load_only_when_used() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", DEFERRED_IMPORTS], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert completed.stdout.strip() == "ok", completed.stderr
+
+
 @pytest.mark.parametrize(
     ("module", "family", "params", "expected"),
     [
