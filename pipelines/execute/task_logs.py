@@ -26,6 +26,7 @@ import luigi.configuration
 
 from pipelines.common.error_text import error_location
 from targets.errors import DashPipelineError
+from targets.storage import redact_text
 
 DEFAULT_DIRECTORY = ".dashpipe/logs"
 _FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -136,6 +137,7 @@ class _LazyFile(io.TextIOBase):
         self._handle: io.TextIOWrapper | None = None
 
     def write(self, text: str) -> int:
+        text = redact_text(text)  # a URL's password, printed by a task or its command, stays out
         if self._handle is None:
             if self.path is None:
                 descriptor, self.path = tempfile.mkstemp(prefix="dashpipe-task-", suffix=".log")

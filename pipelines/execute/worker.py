@@ -52,6 +52,7 @@ from targets.atomic import forget_published, trusting_own_writes
 from targets.errors import DashPipelineError
 from targets.fingerprint import MISSING
 from targets.listing import observe_many
+from targets.storage import redact_text
 
 logger = logging.getLogger("dashpipe")
 CUT_OFF_NOTE = "inputs unchanged after the upstream rebuild (early cutoff)"
@@ -153,11 +154,11 @@ class RecordingWorker(luigi.worker.Worker):
             raise NotATask(f"requires() returned {short_repr(dependency)}, not a luigi Task")
 
     def _log_complete_error(self, task, tb):
-        self.errors[task.task_id] = "complete() failed:\n" + tb
+        self.errors[task.task_id] = "complete() failed:\n" + redact_text(tb)
         super()._log_complete_error(task, tb)
 
     def _log_dependency_error(self, task, tb):
-        self.errors[task.task_id] = "requires() failed:\n" + tb
+        self.errors[task.task_id] = "requires() failed:\n" + redact_text(tb)
         super()._log_dependency_error(task, tb)
 
     def _keep_alive(self, get_work_response):
@@ -325,6 +326,10 @@ class RecordingWorker(luigi.worker.Worker):
             # private or hidden ones (tokens, credentials). This worker runs its own tasks, so
             # the scheduler never needs them to rebuild one.
             kwargs["params"] = scheduled.to_str_params(only_public=True)
+        if kwargs.get("expl"):
+            # A failure's text (a command's stderr, a traceback) may hold a URL with its password:
+            # luigid shows it and keeps it in its history; the report and the hooks get it too.
+            kwargs["expl"] = json.dumps(redact_text(decode_explanation(kwargs["expl"])))
         if task_id in self.started and status in (luigi.scheduler.DONE, luigi.scheduler.FAILED):
             started, started_wall = self.started.pop(task_id)
             self.seconds[task_id] = time.monotonic() - started

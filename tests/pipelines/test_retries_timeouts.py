@@ -416,3 +416,28 @@ def test_each_task_log_holds_what_it_and_its_threads_logged_and_warnings_still_s
         assert result.stderr.count(f"warning from {name}") == 1, result.stderr
         assert f"info from {name}" not in result.stderr
     assert not list(logs.glob("*/Both_*.log"))  # it logged nothing
+
+
+def test_a_password_in_a_failing_commands_output_is_masked_in_report_json_and_log(tmp_path: Path) -> None:
+    secret = "s3cr3t-pw"
+    command = f"echo 'connecting to postgresql://loader:{secret}@db.internal/sales' >&2; exit 2"
+    pipeline = tmp_path / "leaky.yaml"
+    pipeline.write_text(
+        "pipeline: leaky\n"
+        "params:\n  root: {type: string}\n"
+        "steps:\n"
+        "  load:\n"
+        f"    shell: {json.dumps(command)}\n"
+        "    outputs:\n"
+        "      out: '{root}/loaded.txt'\n"
+    )
+    logs = tmp_path / "logs"
+    config = f"[dashpipe]\ntask_logs = {logs}\n"
+    for extra in ([], ["--json"]):
+        result = run_cli("run", str(pipeline), "--root", str(tmp_path), *extra, cwd=tmp_path, config=config)
+        assert result.exit_code == ExitCode.TASK_FAILED, result.output
+        assert "postgresql://loader:***@db.internal/sales" in result.output, result.output
+        assert secret not in result.output
+    log_texts = [path.read_text() for path in logs.rglob("*.log")]
+    assert len(log_texts) == 2 and all("loader:***@db.internal" in text for text in log_texts), log_texts
+    assert not any(secret in text for text in log_texts)
