@@ -23,6 +23,7 @@ import luigi.server
 import tornado.web
 
 from pipelines.execute.heap_scheduler import HeapScheduler
+from pipelines.execute.scheduler_client import MOST_PREFETCHED
 
 
 class CentralScheduler(HeapScheduler):
@@ -46,9 +47,44 @@ class CentralScheduler(HeapScheduler):
             self.add_task(**call)
 
     @luigi.scheduler.rpc_method(allow_null=False)
-    def add_tasks_and_get_work(self, calls: list[dict[str, Any]], get_work: dict[str, Any]) -> Any:
+    def add_tasks_and_get_work(
+        self, calls: list[dict[str, Any]], get_work: dict[str, Any], most: int = 1
+    ) -> Any:
+        """luigi's ``get_work`` answer, after the held calls; with ``most`` > 1, up to ``most - 1``
+        more tasks for the same worker under ``"prefetched"``, each already running for it, as if
+        it had asked again after each. A worker whose tasks take a millisecond spends most of
+        its time asking for the next one; asking for a few at once saves those round trips."""
         self.add_tasks(calls)
-        return self.get_work(**get_work)
+        first = self.get_work(**get_work)
+        if most <= 1 or first.get("task_id") is None or "batch_id" in first:
+            return first
+        current = [*(get_work.get("current_tasks") or []), first["task_id"]]
+        prefetched = []
+        for _ in range(min(most, MOST_PREFETCHED) - 1):
+            following = self.get_work(**{**get_work, "current_tasks": current})
+            if following.get("task_id") is None:
+                break
+            prefetched.append(following)
+            current.append(following["task_id"])
+            if "batch_id" in following:
+                break  # a batch is the worker's to run at once: nothing after it
+        if prefetched:
+            first["prefetched"] = prefetched
+        return first
+
+    @luigi.scheduler.rpc_method()
+    def release_tasks(self, worker: str, task_ids: list[str]) -> None:
+        """Tasks handed to ``worker`` in advance that it will not run (it stopped asking, after a
+        failure, say): pending again, for any worker."""
+        for task_id in task_ids:
+            task = self._state.get_task(task_id, default=None)
+            if task is None or task.status != luigi.scheduler.RUNNING or task.worker_running != worker:
+                continue
+            self._state.set_status(task, luigi.scheduler.PENDING, self._config)
+            task.worker_running = None
+            task.resources_running = None
+            task.time_running = None
+            self._update_task_history(task, luigi.scheduler.PENDING)
 
     def dump(self) -> None:
         flush = getattr(self._task_history, "flush", None)

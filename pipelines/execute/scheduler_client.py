@@ -4,10 +4,12 @@ all, whether it is dashpipe's (and takes calls in batches), and what it holds do
 from __future__ import annotations
 
 import base64
+import collections
 import dataclasses
 import http.client
 import os
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
@@ -67,6 +69,44 @@ BATCH_RPC = "add_tasks"
 BATCH_AND_GET_WORK_RPC = "add_tasks_and_get_work"
 # Held calls are sent at least this often during scheduling, so that other runs see the tasks.
 MOST_HELD = 500
+RELEASE_RPC = "release_tasks"
+# A worker asks for as many tasks at once as it runs in this long (at least one): a worker
+# whose tasks take a millisecond otherwise spends most of its time asking for the next.
+PREFETCH_SPAN_S = 0.05
+MOST_PREFETCHED = 64
+
+
+class _Pace:
+    """How often the worker asks for work, smoothed: how many tasks fill PREFETCH_SPAN_S. Where
+    asking for more found none ready (a chain: each task waits for the one before), it asks for
+    one at a time for a while, since looking costs the scheduler a second search."""
+
+    PAUSE_AFTER_NONE = 16
+
+    def __init__(self) -> None:
+        self._last: float | None = None
+        self._interval: float | None = None
+        self._single = 0  # requests still to make for one task only
+
+    def asked(self, most: int) -> int:
+        if self._single:
+            self._single -= 1
+            return 1
+        return most
+
+    def answered(self, most: int, prefetched: int) -> None:
+        if most > 1 and not prefetched:
+            self._single = self.PAUSE_AFTER_NONE
+
+    def most(self) -> int:
+        now = time.monotonic()
+        if self._last is not None:
+            gap = now - self._last
+            self._interval = gap if self._interval is None else 0.8 * self._interval + 0.2 * gap
+        self._last = now
+        if self._interval is None:
+            return 1
+        return max(1, min(MOST_PREFETCHED, int(PREFETCH_SPAN_S / max(self._interval, 1e-4))))
 
 
 class BatchingScheduler(luigi.rpc.RemoteScheduler):
@@ -86,6 +126,8 @@ class BatchingScheduler(luigi.rpc.RemoteScheduler):
         self._owner = os.getpid()
         self._held: list[dict[str, Any]] = []
         self._holding = threading.RLock()  # the keep-alive thread's pings send held calls too
+        self._prefetched: collections.deque[dict[str, Any]] = collections.deque()
+        self._pace = _Pace()
 
     def add_task(self, *args: Any, **kwargs: Any) -> None:
         if args or os.getpid() != self._owner:
@@ -100,8 +142,26 @@ class BatchingScheduler(luigi.rpc.RemoteScheduler):
         if os.getpid() != self._owner:
             return super().get_work(**kwargs)  # type: ignore[misc]
         with self._holding:
-            data = {"calls": self._take_held(), "get_work": kwargs}
-            return super()._request(f"/api/{BATCH_AND_GET_WORK_RPC}", data, allow_null=False)
+            most = self._pace.most()
+            if self._prefetched:
+                return self._prefetched.popleft()
+            most = self._pace.asked(most)
+            data = {"calls": self._take_held(), "get_work": kwargs, "most": most}
+            answer = super()._request(f"/api/{BATCH_AND_GET_WORK_RPC}", data, allow_null=False)
+            prefetched = answer.pop("prefetched", None) or ()
+            self._prefetched.extend(prefetched)
+            self._pace.answered(most, len(prefetched))
+            return answer
+
+    def release_prefetched(self, worker: str) -> None:
+        """Hand back the tasks given in advance that this worker will not run now."""
+        if os.getpid() != self._owner:
+            return
+        with self._holding:
+            unstarted = [answer["task_id"] for answer in self._prefetched]
+            self._prefetched.clear()
+            if unstarted:
+                super()._request(f"/api/{RELEASE_RPC}", {"worker": worker, "task_ids": unstarted})
 
     def flush(self) -> None:
         """Send the held calls now."""

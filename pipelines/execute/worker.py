@@ -213,10 +213,14 @@ class RecordingWorker(luigi.worker.Worker):
             ):
                 return super().run()
         finally:
-            # luigi's loop can end on a report it never sent with a next get_work (a stop, say).
+            # luigi's loop can end on a report it never sent with a next get_work (a stop, say),
+            # and with tasks it was handed in advance still unstarted.
             flush = getattr(self._scheduler, "flush", None)
             if flush is not None:
                 flush()
+            release = getattr(self._scheduler, "release_prefetched", None)
+            if release is not None:
+                release(self._id)
             self._finish_journal()
 
     def _finish_journal(self) -> None:
