@@ -19,9 +19,8 @@ import os
 import posixpath
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -29,6 +28,7 @@ import fsspec.asyn
 
 from targets.errors import StorageError
 from targets.fingerprint import remember_digest
+from targets.published import forget_published, remember_published
 from targets.storage import ATOMIC_UPLOAD_PROTOCOLS, Location, redact, storage_errors
 
 TEMP_MARK = ".dashpipe-tmp-"
@@ -199,51 +199,10 @@ def publish_local(staged: str, location: Location, durable: bool = True) -> None
 # is kept; above it s3fs uploads in parts. gcsfs uploads in one request below 5 MiB.
 _SINGLE_PUT_MOST_BYTES = 16 << 20
 _GCS_SINGLE_UPLOAD_BELOW_BYTES = 5 << 20
-# The longest this process trusts what its own upload was answered with over asking again.
-PUBLISHED_FRESH_S = 60.0
-_PUBLISHED: dict[str, tuple[float, dict[str, Any]]] = {}
-_remembering = 0  # nesting depth of trusting_own_writes()
-
-
-@contextlib.contextmanager
-def trusting_own_writes() -> Iterator[None]:
-    """Within: what the store answered to this process's uploads is kept, and checks of those
-    objects (``exists()``, ``fingerprint()``) use it instead of asking again, until
-    :func:`forget_published` (a build system calls it once a task's outputs are recorded) or
-    ``PUBLISHED_FRESH_S``. Outside it every check asks the store: another process may have
-    replaced or removed the object since."""
-    global _remembering
-    _remembering += 1
-    try:
-        yield
-    finally:
-        _remembering -= 1
-        if not _remembering:
-            _PUBLISHED.clear()
-
-
-def published_info(url: str) -> dict[str, Any] | None:
-    """What the store answered when this process wrote ``url`` (see :func:`trusting_own_writes`),
-    as fsspec's ``info()`` says it (name, size, type, ETag), or None."""
-    found = _PUBLISHED.get(url)
-    if found is None:
-        return None
-    if time.monotonic() - found[0] > PUBLISHED_FRESH_S:
-        del _PUBLISHED[url]
-        return None
-    return dict(found[1])
-
-
-def forget_published(url: str | None = None) -> None:
-    """Stop trusting what was answered for ``url``, or for everything (``None``)."""
-    if url is None:
-        _PUBLISHED.clear()
-    else:
-        _PUBLISHED.pop(url, None)
 
 
 def _put_s3_object(fs: Any, staged: str, location: Location) -> None:
-    """One PutObject, its answer remembered (see :func:`published_info`)."""
+    """One PutObject, its answer remembered (see :mod:`targets.published`)."""
     bucket, key, _ = fs.split_path(location.path)
     with open(staged, "rb") as handle:
         body = handle.read()
@@ -255,7 +214,7 @@ def _put_s3_object(fs: Any, staged: str, location: Location) -> None:
     info = {"name": location.path, "size": len(body), "type": "file", "ETag": answer.get("ETag")}
     if answer.get("VersionId"):
         info["VersionId"] = answer["VersionId"]
-    _remember(location, info)
+    remember_published(location.url, info)
 
 
 def _upload_gcs_object(fs: Any, staged: str, location: Location) -> bool:
@@ -273,15 +232,8 @@ def _upload_gcs_object(fs: Any, staged: str, location: Location) -> bool:
         fs.loop, upload, fs, bucket, key, body, consistency=fs.consistency, content_type=content_type
     )
     if isinstance(answer, dict) and answer.get("name"):
-        _remember(location, process(bucket, answer))
+        remember_published(location.url, process(bucket, answer))
     return True
-
-
-def _remember(location: Location, info: dict[str, Any]) -> None:
-    if _remembering:
-        if len(_PUBLISHED) >= 100_000:
-            _PUBLISHED.clear()
-        _PUBLISHED[location.url] = (time.monotonic(), info)
 
 
 def _upload_answered(fs: Any, staged: str, location: Location) -> bool:

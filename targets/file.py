@@ -14,7 +14,7 @@ import luigi.format
 import luigi.target
 from luigi.format import FileWrapper, Format
 
-from targets.atomic import directory_marker, open_atomic, published_info, temporary_name
+from targets.atomic import directory_marker, open_atomic, temporary_name
 from targets.base import BaseTarget
 from targets.errors import StorageError, TargetError
 from targets.filesystem import FsspecFileSystem
@@ -27,6 +27,7 @@ from targets.fingerprint import (
     same_content,
     sha256_of_file,
 )
+from targets.published import published_info
 from targets.storage import redact, resolve, storage_errors
 
 

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import luigi.target
 from fsspec.spec import AbstractFileSystem
 
-from targets.atomic import forget_published, fsync_directory, is_temporary, temporary_name
+from targets.atomic import fsync_directory, is_temporary, temporary_name
+from targets.published import forget_published
 from targets.storage import Location, storage_errors
 
 

@@ -29,8 +29,9 @@ from luigi.task import flatten
 
 from pipelines.assessment.record_cache import RecordCache
 from targets import BaseTarget, FileTarget
-from targets.atomic import open_atomic, published_info
+from targets.atomic import open_atomic
 from targets.listing import observe_many
+from targets.published import published_info
 from targets.storage import redact_text
 
 RECORD_DIRECTORY = ".dashpipe"

@@ -38,20 +38,18 @@ from pipelines.assessment.records import (
     make_record,
     write_record,
 )
-from pipelines.assessment.staleness import Assessment, State, verifiably_current
+from pipelines.assessment.staleness import Assessment, verifiably_current
 from pipelines.common.describe import describe
 from pipelines.common.error_text import decode_explanation, error_line
+from pipelines.execute.completeness import answer_complete_from, dependencies_complete
 from pipelines.execute.errors import NotATask
 from pipelines.execute.heap_scheduler import HeapScheduler
 from pipelines.execute.outcome import Outcome, RunObserver, TaskReport
 from pipelines.execute.retry import guarding_hooks, readable_process_failure, retrying, timeout_of
 from pipelines.execute.scheduler_client import BatchingScheduler
 from pipelines.execute.task_logs import TaskLogs
-from targets import FileTarget
-from targets.atomic import forget_published, trusting_own_writes
 from targets.errors import DashPipelineError
-from targets.fingerprint import MISSING
-from targets.listing import observe_many
+from targets.published import forget_published, trusting_own_writes
 from targets.storage import redact_text
 
 logger = logging.getLogger("dashpipe")
@@ -110,7 +108,7 @@ class RecordingWorker(luigi.worker.Worker):
         # each task's complete() again would repeat that with a request per output on S3 or GCS.
         # Only while the graph is scheduled: after a task runs, luigi checks its outputs for real.
         if self._answered_complete is None:
-            self._answered_complete = self._complete_as_assessed()
+            self._answered_complete = answer_complete_from(self.options.assessment)
         return super().add(task, multiprocess=multiprocess, processes=processes)
 
     def _forget_assessed_complete(self) -> None:
@@ -121,23 +119,6 @@ class RecordingWorker(luigi.worker.Worker):
     def __exit__(self, *exc_info):
         self._forget_assessed_complete()  # also when scheduling failed and run() never came
         return super().__exit__(*exc_info)
-
-    def _complete_as_assessed(self) -> list[luigi.Task]:
-        assessment = self.options.assessment
-        if assessment is None:
-            return []
-        answered = []
-        for verdict in assessment.verdicts.values():
-            task = verdict.task
-            # luigi's own complete() (every output exists) only, and only where the verdict says.
-            if type(task).complete is not luigi.Task.complete or "complete" in vars(task):
-                continue
-            exists = _OUTPUTS_EXIST.get(verdict.state)
-            # A task without outputs is never complete to luigi, whatever the assessment says.
-            if exists is not None and flatten(task.output()):
-                task.complete = functools.partial(bool, exists)  # type: ignore[method-assign]
-                answered.append(task)
-        return answered
 
     def _add(self, task, is_complete):
         if is_complete is True and task.task_id in self._rebuild:
@@ -265,7 +246,7 @@ class RecordingWorker(luigi.worker.Worker):
 
     def _create_task_process(self, task):
         process = super()._create_task_process(task)
-        if process.check_unfulfilled_deps and not is_external(task) and _dependencies_complete(task):
+        if process.check_unfulfilled_deps and not is_external(task) and dependencies_complete(task):
             process.check_unfulfilled_deps = False  # luigi would ask about each output again
         timeout = timeout_of(task)
         if timeout is not None:
@@ -443,16 +424,6 @@ class _InProcessFirstQueue:
 
 
 _INCOMPLETE_AFTER_RUN = "Task finished running, but complete() is still returning false."
-# Whether all of a task's outputs exist, as its verdict found; other states did not look.
-_OUTPUTS_EXIST = {
-    State.UP_TO_DATE: True,
-    State.NO_RECORD: True,
-    State.STALE: True,
-    State.UPSTREAM: True,
-    State.INPUT: True,
-    State.MISSING: False,
-    State.MISSING_INPUT: False,
-}
 
 
 def _outputs_not_written(task: luigi.Task) -> str:
@@ -464,33 +435,6 @@ def _outputs_not_written(task: luigi.Task) -> str:
     if not missing:
         return "run() finished but the task is not complete (its complete() returned false)"
     return "run() finished without writing its output: " + ", ".join(missing)
-
-
-def _dependencies_complete(task: luigi.Task, listed_from: int = 8) -> bool:
-    """Whether every task ``task`` needs is complete, as luigi checks before it runs a task, with
-    one listing per directory for the file outputs of those with luigi's own complete(). False
-    when that does not apply or something is missing: luigi then checks, and names what."""
-    files: list[FileTarget] = []
-    others: list[luigi.Task] = []
-    try:
-        for dependency in task.deps():
-            outputs = flatten(dependency.output())
-            plain = type(dependency).complete is luigi.Task.complete and "complete" not in vars(dependency)
-            if plain and outputs and all(_plain_file(output) for output in outputs):
-                files.extend(outputs)
-            else:
-                others.append(dependency)
-        if len(files) < listed_from:
-            return False
-        if any(seen is MISSING for seen in observe_many(files).values()):
-            return False
-        return all(dependency.complete() for dependency in others)
-    except Exception:  # whatever went wrong, luigi's own check meets it and reports it
-        return False
-
-
-def _plain_file(target: luigi.Target) -> bool:
-    return isinstance(target, FileTarget) and not getattr(target, "is_dataset", False)
 
 
 def checking_yields(task: luigi.Task) -> None:
