@@ -162,12 +162,15 @@ def parse_parameters(
     owner: str,
     words: list[str],
     has_value: Callable[[str, luigi.Parameter], bool],
+    required_for: Callable[[list[str]], Iterable[str]] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Parse ``--name value``, ``--name=value``, ``--flag`` and ``--no-flag`` against ``declared``.
 
     Returns the values and the bare words (step names). A value that starts
     with ``--`` must be written ``--name=VALUE``. ``has_value`` says whether a
     parameter left out has a value anyway (a default, or luigi.cfg).
+    ``required_for`` names, for the bare words given, the parameters that must
+    have a value (by default every one declared).
     """
     options = sorted(_option(name) for name in declared)
     values: dict[str, Any] = {}
@@ -219,10 +222,11 @@ def parse_parameters(
                 f"--{name} of {owner}: cannot read {_shown(parameter, raw)} as {expected}"
                 + (f": {exc}" if said else "")
             ) from None
+    required = set(required_for(bare)) if required_for is not None else set(declared)
     missing = [
         _option(name)
         for name, parameter in declared.items()
-        if name not in values and not has_value(name, parameter)
+        if name in required and name not in values and not has_value(name, parameter)
     ]
     if missing:
         raise ParameterError(f"{owner} needs {', '.join(missing)}")

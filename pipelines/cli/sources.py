@@ -63,6 +63,26 @@ class YamlSource(PipelineSource):
     def goals(self, steps: list[str], values: dict[str, Any]) -> list[luigi.Task]:
         return list(self.compiled.goals(steps, values))
 
+    def parse(self, words: list[str], given: Iterable[str] = ()) -> tuple[list[str], dict[str, Any]]:
+        # Only what the goals and the steps they need use must be given: --date is not asked
+        # for a step that does not use it.
+        supplied = set(given)
+        values, steps = parse_parameters(
+            self.parameters(),
+            self.name,
+            words,
+            lambda name, p: name in supplied or self.has_value(name, p),
+            required_for=self._used_by,
+        )
+        return steps, values
+
+    def _used_by(self, steps: list[str]) -> set[str]:
+        scopes = self.compiled.scopes
+        goals = steps or self.compiled.spec.final_steps()
+        # A step's scope includes what the steps it needs use (it carries them to create them).
+        # A step that does not exist is named as such by goals(), not here.
+        return {name for step in goals if step in scopes for name in scopes[step].all}
+
     def check_varies_by(self, name: str, steps: list[str]) -> None:
         spec, scopes = self.compiled.spec, self.compiled.scopes
         pending, seen = list(steps or spec.final_steps()), set()

@@ -175,3 +175,36 @@ steps:
         "backfill", str(pipeline), "daily", "--from", "2026-11-24", "--to", "2026-11-25", cwd=tmp_path
     )
     assert day.exit_code == ExitCode.OK and ran(day) == ["merge.daily", "merge.daily"], day.output
+
+
+TWO_BRANCHES = """\
+pipeline: branches
+params:
+  root: {type: string}
+  date: {type: date}
+  region: {type: string}
+steps:
+  daily:
+    shell: "echo {date} > {outputs.out}"
+    outputs:
+      out: "{root}/daily/{date}.txt"
+  regional:
+    shell: "echo {region} > {outputs.out}"
+    outputs:
+      out: "{root}/regional/{region}.txt"
+"""
+
+
+def test_only_the_parameters_the_goals_use_are_demanded(tmp_path: Path) -> None:
+    pipeline = tmp_path / "branches.yaml"
+    pipeline.write_text(TWO_BRANCHES)
+    root = ["--root", str(tmp_path / "out")]
+    one = run_cli("run", str(pipeline), "regional", *root, "--region", "eu", cwd=tmp_path)
+    assert one.exit_code == ExitCode.OK, one.output
+    assert (tmp_path / "out" / "regional" / "eu.txt").read_text() == "eu\n"
+    both = run_cli("run", str(pipeline), *root, "--region", "eu", cwd=tmp_path)
+    assert both.exit_code == ExitCode.INVALID_PIPELINE, both.output
+    assert "branches needs --date" in both.output, both.output
+    unknown = run_cli("run", str(pipeline), "weekly", *root, cwd=tmp_path)
+    assert unknown.exit_code == ExitCode.INVALID_PIPELINE, unknown.output
+    assert "has no step 'weekly'" in unknown.output, unknown.output
