@@ -143,10 +143,11 @@ class RecordSettings:
 
     central: str | None
     durable: bool
+    cache: RecordCache | None = None  # where records written to object stores are kept too
 
     @classmethod
     def current(cls) -> RecordSettings:
-        return cls(central_store(), durable_records())
+        return cls(central_store(), durable_records(), RecordCache.default())
 
 
 # Where a task's build record is, the one rule (record_store reads by it, in bulk): beside the
@@ -244,17 +245,30 @@ def fingerprint_of(target: luigi.Target) -> Any:
 
 
 # From this many file targets on, one listing per directory beats a request per file.
-_LISTED_FROM = 8
+LISTED_FROM = 8
 
 
-def fingerprints(keyed: Iterable[tuple[str, luigi.Target]]) -> dict[str, Any]:
+def listed_together(targets: Iterable[luigi.Target]) -> dict[str, Any]:
+    """What one listing per directory says of the file targets among ``targets``, by URL; nothing
+    below ``LISTED_FROM`` of them, where asking about each costs less."""
+    files = [target for target in targets if isinstance(target, FileTarget)]
+    if len(files) < LISTED_FROM:
+        return {}
+    observed = observe_many(files)
+    return {target.location.url: observed[id(target)] for target in files if id(target) in observed}
+
+
+def fingerprints(
+    keyed: Iterable[tuple[str, luigi.Target]], listed: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Each target's fingerprint, from ``listed`` (see :func:`listed_together`) where it is there."""
     keyed = list(keyed)
-    files = [target for _, target in keyed if isinstance(target, FileTarget)]
-    listed = observe_many(files) if len(files) >= _LISTED_FROM else {}
+    if listed is None:
+        listed = listed_together(target for _, target in keyed)
     return {
         key: (
-            target.fingerprint(listed=listed[id(target)])
-            if isinstance(target, FileTarget) and id(target) in listed
+            target.fingerprint(listed=listed[target.location.url])
+            if isinstance(target, FileTarget) and target.location.url in listed
             else fingerprint_of(target)
         )
         for key, target in keyed
@@ -303,7 +317,14 @@ def write_record(task: luigi.Task, record: BuildRecord, settings: RecordSettings
     flushes (see docs/staleness.md).
     """
     settings = settings or RecordSettings.current()
-    write_bytes(record_target(task, settings), record.to_json().encode("utf-8"), settings.durable)
+    target, data = record_target(task, settings), record.to_json().encode("utf-8")
+    write_bytes(target, data, settings.durable)
+    location = target.location
+    # Under the version its upload was answered with, as a listing will report it: the next
+    # check on this machine then reads no record.
+    answered = None if location.is_local else published_info(location.url)
+    if answered is not None and settings.cache is not None:
+        settings.cache.put(settings.cache.key(location.fs.unstrip_protocol(location.path), answered), data)
 
 
 def write_bytes(target: FileTarget, data: bytes, durable: bool) -> None:
@@ -311,15 +332,9 @@ def write_bytes(target: FileTarget, data: bytes, durable: bool) -> None:
     if target.location.is_local:
         with open_atomic(target.location, durable=durable) as handle:
             handle.write(data)
-        return
-    with target.open("w") as handle:
-        handle.write(data)
-    # Under the version its upload was answered with, as a listing will report it.
-    location = target.location
-    answered = published_info(location.url)
-    if answered is not None:
-        cache = RecordCache.default()
-        cache.put(cache.key(location.fs.unstrip_protocol(location.path), answered), data)
+    else:
+        with target.open("w") as handle:
+            handle.write(data)
 
 
 def forget(task: luigi.Task) -> bool:

@@ -5,10 +5,12 @@ task whose many inputs luigi would check one by one."""
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import luigi
 from luigi.task import flatten
 
+from pipelines.assessment.records import LISTED_FROM
 from pipelines.assessment.staleness import Assessment, State
 from targets import FileTarget
 from targets.fingerprint import MISSING
@@ -45,10 +47,12 @@ def answer_complete_from(assessment: Assessment | None) -> list[luigi.Task]:
     return answered
 
 
-def dependencies_complete(task: luigi.Task, listed_from: int = 8) -> bool:
+def dependencies_complete(task: luigi.Task, listed: dict[str, Any] | None = None) -> bool:
     """Whether every task ``task`` needs is complete, as luigi checks before it runs a task, with
-    one listing per directory for the file outputs of those with luigi's own complete(). False
-    when that does not apply or something is missing: luigi then checks, and names what."""
+    one listing per directory for the file outputs of those with luigi's own complete(), or what
+    ``listed`` already says of them (by URL: the listing its input fingerprints came from a
+    moment ago). False when that does not apply or something is missing: luigi then checks,
+    and names what."""
     files: list[FileTarget] = []
     others: list[luigi.Task] = []
     try:
@@ -59,9 +63,12 @@ def dependencies_complete(task: luigi.Task, listed_from: int = 8) -> bool:
                 files.extend(outputs)
             else:
                 others.append(dependency)
-        if len(files) < listed_from:
+        if len(files) < LISTED_FROM:
             return False
-        if any(seen is MISSING for seen in observe_many(files).values()):
+        listed = listed or {}
+        unlisted = [output for output in files if output.location.url not in listed]
+        seen = [listed[output.location.url] for output in files if output.location.url in listed]
+        if any(found is MISSING for found in [*seen, *observe_many(unlisted).values()]):
             return False
         return all(dependency.complete() for dependency in others)
     except Exception:  # whatever went wrong, luigi's own check meets it and reports it

@@ -35,6 +35,7 @@ from pipelines.assessment.records import (
     RecordSettings,
     fingerprints,
     keyed_inputs,
+    listed_together,
     make_record,
     write_record,
 )
@@ -89,6 +90,7 @@ class RecordingWorker(luigi.worker.Worker):
         self.seconds: dict[str, float] = {}
         self.cut_off: set[str] = set()
         self.input_snapshots: dict[str, dict] = {}
+        self._inputs_listed: dict[str, dict[str, Any]] = {}  # url -> what its listing said
         self.logs: dict[str, str] = {}  # task_id -> log URL, for failed tasks that wrote one
         self.running_since: float | None = None  # monotonic, when scheduling ended and tasks began
         assessment = options.assessment
@@ -246,7 +248,8 @@ class RecordingWorker(luigi.worker.Worker):
 
     def _create_task_process(self, task):
         process = super()._create_task_process(task)
-        if process.check_unfulfilled_deps and not is_external(task) and dependencies_complete(task):
+        listed = self._inputs_listed.pop(task.task_id, None)
+        if process.check_unfulfilled_deps and not is_external(task) and dependencies_complete(task, listed):
             process.check_unfulfilled_deps = False  # luigi would ask about each output again
         timeout = timeout_of(task)
         if timeout is not None:
@@ -270,7 +273,10 @@ class RecordingWorker(luigi.worker.Worker):
         # build: the run's journal says so, or else a record marked "building" (a task run()
         # yielded was not known when the journal was written).
         try:
-            self.input_snapshots[task.task_id] = fingerprints(keyed_inputs(task))
+            inputs = keyed_inputs(task)
+            listed = listed_together(target for _, target in inputs)
+            self.input_snapshots[task.task_id] = fingerprints(inputs, listed)
+            self._inputs_listed[task.task_id] = listed  # for luigi's check that they exist, next
         except (DashPipelineError, OSError) as exc:
             self.options.record_warnings.append(f"{describe(task)}: inputs not fingerprinted: {exc}")
         journal = self._journal
