@@ -88,25 +88,26 @@ class _Pace:
         self._interval: float | None = None
         self._single = 0  # requests still to make for one task only
 
-    def asked(self, most: int) -> int:
-        if self._single:
-            self._single -= 1
-            return 1
-        return most
-
-    def answered(self, most: int, prefetched: int) -> None:
-        if most > 1 and not prefetched:
-            self._single = self.PAUSE_AFTER_NONE
-
-    def most(self) -> int:
+    def tick(self) -> None:
+        """The worker asks for work (served from what it was handed or not)."""
         now = time.monotonic()
         if self._last is not None:
             gap = now - self._last
             self._interval = gap if self._interval is None else 0.8 * self._interval + 0.2 * gap
         self._last = now
+
+    def ask(self) -> int:
+        """How many tasks to ask the scheduler for now."""
+        if self._single:
+            self._single -= 1
+            return 1
         if self._interval is None:
             return 1
         return max(1, min(MOST_PREFETCHED, int(PREFETCH_SPAN_S / max(self._interval, 1e-4))))
+
+    def answered(self, most: int, prefetched: int) -> None:
+        if most > 1 and not prefetched:
+            self._single = self.PAUSE_AFTER_NONE
 
 
 class BatchingScheduler(luigi.rpc.RemoteScheduler):
@@ -142,10 +143,10 @@ class BatchingScheduler(luigi.rpc.RemoteScheduler):
         if os.getpid() != self._owner:
             return super().get_work(**kwargs)  # type: ignore[misc]
         with self._holding:
-            most = self._pace.most()
+            self._pace.tick()
             if self._prefetched:
                 return self._prefetched.popleft()
-            most = self._pace.asked(most)
+            most = self._pace.ask()
             data = {"calls": self._take_held(), "get_work": kwargs, "most": most}
             answer = super()._request(f"/api/{BATCH_AND_GET_WORK_RPC}", data, allow_null=False)
             prefetched = answer.pop("prefetched", None) or ()
