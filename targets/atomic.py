@@ -201,13 +201,18 @@ _SINGLE_PUT_MOST_BYTES = 16 << 20
 _GCS_SINGLE_UPLOAD_BELOW_BYTES = 5 << 20
 
 
-def _put_s3_object(fs: Any, staged: str, location: Location) -> None:
-    """One PutObject, its answer remembered (see :mod:`targets.published`)."""
+def _staged_object(fs: Any, staged: str, location: Location) -> tuple[str, str, bytes, str | None]:
+    """Bucket, key, bytes and content type (from the final name) of an upload in one request."""
     bucket, key, _ = fs.split_path(location.path)
     with open(staged, "rb") as handle:
         body = handle.read()
+    return bucket, key, body, mimetypes.guess_type(location.path)[0]
+
+
+def _put_s3_object(fs: Any, staged: str, location: Location) -> None:
+    """One PutObject, its answer remembered (see :mod:`targets.published`)."""
+    bucket, key, body, content_type = _staged_object(fs, staged, location)
     extra = {}
-    content_type, _ = mimetypes.guess_type(location.path)
     if content_type is not None:
         extra["ContentType"] = content_type
     answer = fs.call_s3("put_object", Bucket=bucket, Key=key, Body=body, **extra)
@@ -224,12 +229,16 @@ def _upload_gcs_object(fs: Any, staged: str, location: Location) -> bool:
     process = getattr(fs, "_process_object", None)
     if upload is None or process is None:
         return False
-    bucket, key, _ = fs.split_path(location.path)
-    with open(staged, "rb") as handle:
-        body = handle.read()
-    content_type = mimetypes.guess_type(location.path)[0] or "application/octet-stream"
+    bucket, key, body, content_type = _staged_object(fs, staged, location)
     answer = fsspec.asyn.sync(
-        fs.loop, upload, fs, bucket, key, body, consistency=fs.consistency, content_type=content_type
+        fs.loop,
+        upload,
+        fs,
+        bucket,
+        key,
+        body,
+        consistency=fs.consistency,
+        content_type=content_type or "application/octet-stream",
     )
     if isinstance(answer, dict) and answer.get("name"):
         remember_published(location.url, process(bucket, answer))
