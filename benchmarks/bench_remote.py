@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -35,30 +34,13 @@ sys.path.insert(0, str(REPO))
 import fsspec  # noqa: E402
 
 from benchmarks.bench_build import Timing, dashpipe, vanilla  # noqa: E402  (sets the emulators' env)
-from tests.servers import Server, start_fake_gcs, start_moto  # noqa: E402
-
-REQUEST = re.compile(r'\\?"(GET|HEAD|PUT|POST|PATCH|DELETE) ')
+from tests.servers import AccessLog, start_fake_gcs, start_moto  # noqa: E402
 
 
-class RequestLog:
-    """Requests the emulator served since the last look."""
-
-    def __init__(self, server: Server) -> None:
-        self.path = server.log_path
-        self.offset = self.path.stat().st_size
-
-    def since(self) -> int:
-        with open(self.path, "rb") as log:
-            log.seek(self.offset)
-            text = log.read().decode("utf-8", "replace")
-            self.offset = log.tell()
-        return len(REQUEST.findall(text))
-
-
-def measured(log: RequestLog, step: Callable[[], Timing]) -> tuple[Timing, int]:
+def measured(log: AccessLog, step: Callable[[], Timing]) -> tuple[Timing, int]:
     log.since()
     timing = step()
-    return timing, log.since()
+    return timing, len(log.since())
 
 
 def store_rows(name: str, n: int, scratch: Path) -> None:
@@ -69,7 +51,7 @@ def store_rows(name: str, n: int, scratch: Path) -> None:
             options.update(token="anon", project="bench")
         for side in ("luigi", "dp"):
             fsspec.filesystem(name, **options).mkdir(f"bench-{side}")
-        log = RequestLog(server)
+        log = AccessLog(server)
         ours_root, luigi_root = f"{name}://bench-dp/fan-in", f"{name}://bench-luigi/fan-in"
         build_cache, fresh_cache = scratch / f"{name}-cache-build", scratch / f"{name}-cache-fresh"
 

@@ -7,6 +7,7 @@ Each server listens on 127.0.0.1 on a free port, is polled until it answers
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -53,6 +54,25 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+
+
+class AccessLog:
+    """The HTTP requests a server logged since the last look: moto_server logs each one, and
+    fake-gcs-server at ``log_level="info"``."""
+
+    _REQUEST = re.compile(r'\\?"(GET|HEAD|PUT|POST|PATCH|DELETE) (\S+) HTTP')
+
+    def __init__(self, server: Server) -> None:
+        self.path = server.log_path
+        self.offset = self.path.stat().st_size
+
+    def since(self) -> list[tuple[str, str]]:
+        """(method, path) of each request logged since the last call, or since this was made."""
+        with open(self.path, "rb") as log:
+            log.seek(self.offset)
+            text = log.read().decode("utf-8", "replace")
+            self.offset = log.tell()
+        return self._REQUEST.findall(text)
 
 
 def _wait_for(

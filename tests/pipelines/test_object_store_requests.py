@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import collections
 import json
-import re
 import uuid
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from pipelines import ExitCode
 from tests.helpers import run_cli
-from tests.servers import Server
+from tests.servers import AccessLog, Server
 
 LEAVES = 20
 
@@ -53,21 +52,10 @@ class Gather(Task):
             out.write(str(len(self.input())))
 """
 
-REQUEST = re.compile(r'"(GET|HEAD|PUT|POST|DELETE) (\S+) HTTP')
 
-
-class Requests:
-    """The requests moto_server logs from now on, by method."""
-
-    def __init__(self, server: Server) -> None:
-        self.log = server.log_path
-        self.offset = self.log.stat().st_size
-
-    def since(self, bucket: str) -> collections.Counter[str]:
-        with open(self.log, "rb") as log:
-            log.seek(self.offset)
-            text = log.read().decode("utf-8", "replace")
-        return collections.Counter(method for method, path in REQUEST.findall(text) if bucket in path)
+def requests_since(log: AccessLog, bucket: str) -> collections.Counter[str]:
+    """The requests about ``bucket`` logged since ``log`` was made, by method."""
+    return collections.Counter(method for method, path in log.since() if bucket in path)
 
 
 @pytest.fixture
@@ -83,10 +71,10 @@ def test_a_first_build_uploads_outputs_and_records_and_asks_almost_nothing(
     (tmp_path / "gather.py").write_text(TASKS)
     config = f"[s3]\nendpoint_url = {s3_server.url}\n"
     args = ["gather.py:Gather", "--root", f"s3://{bucket}/out", "--n", str(LEAVES)]
-    requests = Requests(s3_server)
+    log = AccessLog(s3_server)
     result = run_cli("run", *args, cwd=tmp_path, config=config)
     assert result.exit_code == ExitCode.OK, result.output
-    made = requests.since(bucket)
+    made = requests_since(log, bucket)
     tasks = LEAVES + 1
     # luigi alone asks about each output three times (HEAD), once more on a miss (LIST).
     assert made["HEAD"] == 0, made
