@@ -179,8 +179,7 @@ class _ToCurrentTask(logging.Handler):
         if record.levelno >= logging.WARNING and logging.getLogger().handlers == [self]:
             # With no handler of their own, warnings went to the terminal through logging's
             # last resort, which any handler on the root turns off: keep them there.
-            console = (self.console if sink is not None else None) or sys.stderr
-            console.write(self._plain.format(record) + "\n")
+            (self.console or sys.stderr).write(self._plain.format(record) + "\n")
 
 
 _ROUTER = _ToCurrentTask()
