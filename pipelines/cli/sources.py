@@ -36,9 +36,18 @@ class PipelineSource(abc.ABC):
         """Step names and parameter values from the words after PIPELINE; ``given`` are supplied elsewhere."""
         supplied = set(given)
         values, steps = parse_parameters(
-            self.parameters(), self.name, words, lambda name, p: name in supplied or self.has_value(name, p)
+            self.parameters(),
+            self.name,
+            words,
+            lambda name, p: name in supplied or self.has_value(name, p),
+            required_for=self.required_for,
         )
         return steps, values
+
+    def required_for(self, steps: list[str]) -> Iterable[str]:
+        """The parameters that must have a value to build ``steps``: all of them, unless a source
+        knows which each step uses."""
+        return self.parameters()
 
     def check_varies_by(self, name: str, steps: list[str]) -> None:  # noqa: B027 - most sources cannot
         """Refuse a backfill over ``name`` that would build some output once for all the dates."""
@@ -63,20 +72,9 @@ class YamlSource(PipelineSource):
     def goals(self, steps: list[str], values: dict[str, Any]) -> list[luigi.Task]:
         return list(self.compiled.goals(steps, values))
 
-    def parse(self, words: list[str], given: Iterable[str] = ()) -> tuple[list[str], dict[str, Any]]:
-        # Only what the goals and the steps they need use must be given: --date is not asked
-        # for a step that does not use it.
-        supplied = set(given)
-        values, steps = parse_parameters(
-            self.parameters(),
-            self.name,
-            words,
-            lambda name, p: name in supplied or self.has_value(name, p),
-            required_for=self._used_by,
-        )
-        return steps, values
-
-    def _used_by(self, steps: list[str]) -> set[str]:
+    def required_for(self, steps: list[str]) -> set[str]:
+        # Only what the goals and the steps they need use: --date is not asked for a step
+        # that does not use it.
         scopes = self.compiled.scopes
         goals = steps or self.compiled.spec.final_steps()
         # A step's scope includes what the steps it needs use (it carries them to create them).
@@ -142,6 +140,6 @@ def load_sources(references: Iterable[str]) -> list[str]:
 
             loaded.append(f"pipeline {load_pipeline(reference).spec.name} ({reference})")
         else:
-            module_ref = reference.rpartition(":")[0] if ":" in reference else reference
+            module_ref = reference.rpartition(":")[0] or reference
             loaded.append(f"module {import_module(module_ref).__name__} ({module_ref})")
     return loaded
