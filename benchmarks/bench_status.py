@@ -36,7 +36,7 @@ import s3fs  # noqa: E402
 
 from benchmarks.generated import FanIn, RemoteFanIn  # noqa: E402
 from pipelines.assessment.staleness import assess  # noqa: E402
-from pipelines.cli.status import mark_fresh  # noqa: E402
+from pipelines.report.status import mark_fresh  # noqa: E402
 from tests.servers import start_fake_gcs, start_moto  # noqa: E402
 
 requests: Counter[str] = Counter()

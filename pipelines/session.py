@@ -27,14 +27,21 @@ from pipelines.assessment.graph import Plan, plan
 from pipelines.assessment.staleness import Assessment, Policy, State, Verdict
 from pipelines.common import hooks
 from pipelines.common.task_names import check_names
-from pipelines.errors import PipelineError
+from pipelines.errors import ExitCode, PipelineError
 from pipelines.execute import luigi_internals
-from pipelines.execute.outcome import RunObserver, RunReport
+from pipelines.execute.estimate import Estimate, durations_by_family, estimate
+from pipelines.execute.outcome import Observers, RunObserver, RunReport
+from pipelines.execute.run_history import JournalReader
+from pipelines.execute.run_journal import RunJournal, journal_locations
 from pipelines.execute.runner import run_tasks
 from pipelines.execute.scheduler_client import configured_scheduler_url
+from pipelines.execute.task_logs import new_run_id
 from pipelines.report.run_end import finish_run
+from targets.errors import DashPipelineError
 
 logger = logging.getLogger("dashpipe")
+# Past runs whose journals a time estimate reads: enough for every family's recent durations.
+ESTIMATE_FROM_RUNS = 30
 
 __all__ = ["RunOptions", "RunSession", "assess", "run"]
 
@@ -87,6 +94,21 @@ class RunSession:
             return {}
         return {task_id: verdict.reason for task_id, verdict in self.assessment.verdicts.items()}
 
+    def estimate(self) -> Estimate | None:
+        """How long rebuilding what is stale will take, from past runs' journals (execute/estimate.py)."""
+        if self.assessment is None:
+            return None
+        to_run = self.assessment.plan().to_run
+        if not to_run:
+            return None
+        try:
+            runs = JournalReader(journal_locations(self.goals), newest=ESTIMATE_FROM_RUNS).runs()
+        except DashPipelineError as exc:
+            logger.warning("no time estimate: %s", exc)
+            runs = []
+        durations = durations_by_family(runs)
+        return estimate(to_run, self.assessment.graph.edges, durations, self.options.workers)
+
     def announced(self) -> list[Verdict]:
         """The rebuilds worth saying before the run: stale or forced, not merely missing."""
         if self.assessment is None:
@@ -98,20 +120,51 @@ class RunSession:
         return hooks.configured_problems()
 
     def execute(self, observer: RunObserver | None = None) -> RunReport:
-        report = run_tasks(
-            self.goals,
-            workers=self.options.workers,
-            observer=observer,
-            keep_going=self.options.keep_going,
-            scheduler_url=self.options.scheduler_url or configured_scheduler_url(),
-            assessment=self.assessment,
-        )
+        """Run the goals; the run's journal (execute/run_journal.py) records it as it goes."""
+        run_id = new_run_id()
+        scheduler_url = self.options.scheduler_url or configured_scheduler_url()
+        journal = RunJournal.open(self.goals, run_id)
+        if journal is not None:
+            journal.begin(
+                self.options.title,
+                self.goals,
+                self.options.workers,
+                scheduler_url,
+                edges=self.assessment.graph.edges if self.assessment else None,
+                to_run=self.assessment.plan().to_run if self.assessment else (),
+            )
+        report: RunReport | None = None
+        try:
+            report = run_tasks(
+                self.goals,
+                workers=self.options.workers,
+                observer=Observers(observer, journal),
+                keep_going=self.options.keep_going,
+                scheduler_url=scheduler_url,
+                assessment=self.assessment,
+                run_id=run_id,
+            )
+        except BaseException as exc:
+            if journal is not None:
+                journal.end(None, _exit_code_of(exc))
+            raise
         report.seconds = {"checking": self.checking_seconds, **report.seconds}
+        if journal is not None:
+            journal.end(report, report.exit_code)
+            if journal.problem:
+                report.warnings.append(journal.problem)
         return report
 
     def finish(self, report: RunReport) -> list[str]:
         """Notify, report failures and call the run hooks; the warnings to show. Never changes the outcome."""
         return finish_run(report, self.options.title, self.goals)
+
+
+def _exit_code_of(exc: BaseException) -> int:
+    """The exit code ``dashpipe`` ends with when a run raises ``exc``, as its journal records it."""
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    return int(getattr(exc, "exit_code", ExitCode.INTERNAL_ERROR))
 
 
 def assess(goals: Iterable[luigi.Task], policy: Policy | None = None) -> Assessment:

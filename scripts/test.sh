@@ -12,7 +12,7 @@ PYTHON=${PYTHON:-python3}
 
 # Servers and a browser the tests use, from Debian when missing: a throwaway MariaDB for the
 # MySQL tests (unless DASHPIPE_TEST_MYSQL_URL names your own) and headless Chromium for luigid's
-# visualiser.
+# visualiser and the dashboard (Playwright drives it; it never downloads a browser of its own).
 packages=()
 if [ -z "${DASHPIPE_TEST_MYSQL_URL:-}" ] && ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; then
   packages+=(mariadb-server-core mariadb-client-core)

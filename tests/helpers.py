@@ -116,3 +116,9 @@ class Gate:
     def open(self) -> None:
         if not self._handle.closed:
             self._handle.close()  # releases the lock
+
+
+def built_nothing(root: Path) -> bool:
+    """Nothing under ``root`` but the journals of the runs that tried (a run records itself even
+    when a missing input stops it before any task)."""
+    return all(".dashpipe/runs/" in str(path) for path in root.rglob("*") if path.is_file())

@@ -27,6 +27,7 @@ PIPELINES_LAYERS = [
     "execute",
     "report",
     "session",
+    "dashboard",
     "cli",
 ]
 

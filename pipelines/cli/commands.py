@@ -29,14 +29,6 @@ from pipelines.cli.history_location import find_history
 from pipelines.cli.listing import listing, listing_text
 from pipelines.cli.scheduler import serve
 from pipelines.cli.sources import load_sources, open_pipeline
-from pipelines.cli.status import (
-    explain_text,
-    forget_records,
-    mark_fresh,
-    status_json,
-    status_text,
-    verdict_line,
-)
 from pipelines.cli.validation import valid_text, validate_source
 from pipelines.common.family_clash import family_clashes
 from pipelines.common.task_names import check_names
@@ -48,6 +40,14 @@ from pipelines.execute.outcome import Outcome, RunReport, plan_exit_code
 from pipelines.execute.runner import configure_logging
 from pipelines.execute.scheduler_client import configured_scheduler_url
 from pipelines.loading import UnknownParameter
+from pipelines.report.status import (
+    explain_text,
+    forget_records,
+    mark_fresh,
+    status_json,
+    status_text,
+    verdict_line,
+)
 from pipelines.report.summary import LineDisplay, display, plan_json, print_plan, print_report, report_json
 from pipelines.session import RunOptions, RunSession
 from pipelines.yaml.errors import PipelineInvalid
@@ -251,8 +251,8 @@ def _execute(goals: list[luigi.Task], settings: RunSettings, title: str) -> RunR
     session = RunSession(goals, options)
     session.assess()
     if settings.dry_run:
-        result, reasons = session.plan(), session.reasons()
-        click.echo(plan_json(result, reasons)) if json_output else print_plan(result, reasons)
+        result, reasons, eta = session.plan(), session.reasons(), session.estimate()
+        click.echo(plan_json(result, reasons, eta)) if json_output else print_plan(result, reasons, eta)
         sys.exit(plan_exit_code(result))
     if not json_output:
         for verdict in session.announced():
@@ -608,6 +608,50 @@ def worker(sources: tuple[str, ...], scheduler_url: str | None, workers: int) ->
     except KeyboardInterrupt:
         sys.exit(130)
     click.echo("dashpipe worker: stopped after its running tasks finished", err=True)
+
+
+@main.command(
+    context_settings=PASS_THROUGH, short_help="Watch a pipeline in the browser: states, runs, live."
+)
+@click.argument("pipeline")
+@click.option(
+    "--scheduler",
+    "scheduler_url",
+    metavar="URL",
+    help="A central scheduler to ask what is running; default [core] default-scheduler-url in luigi.cfg.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8050, show_default=True, help="Port to listen on."
+)
+@click.option(
+    "-j",
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Workers a rebuild would have, for its time estimate.",
+)
+@click.pass_context
+@verbose_option
+@reports_errors
+def dashboard(
+    ctx: click.Context, pipeline: str, scheduler_url: str | None, host: str, port: int, workers: int
+) -> None:
+    """Serve a read-only dashboard of PIPELINE: the task graph coloured by state (the verdicts of
+    `status`), each task's explanation, outputs and log, every run as a timeline, the run in
+    progress, and trends. It runs nothing and changes nothing. Parameters follow as for run.
+
+    \b
+    Example:
+      dashpipe dashboard examples/sales/pipeline.yaml --date 2026-11-24
+    """
+    from pipelines.dashboard.monitor import Monitor  # Dash and plotly load only for this command
+    from pipelines.dashboard.serve import serve as serve_dashboard
+
+    goals = open_pipeline(pipeline).tasks(ctx.args)
+    url = scheduler_url or configured_scheduler_url()
+    serve_dashboard(Monitor(goals, pipeline, url), host, port, workers)
 
 
 @main.command(short_help="Recent task runs from the central scheduler's history.")

@@ -119,6 +119,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "cache_dir": Rule(_text),
         "durable_records": Rule(_boolean),
         "task_logs": Rule(_text),
+        "run_journal": Rule(_boolean),
     },
     "notify": {
         "webhook": _url("http", "https", empty=True),

@@ -92,3 +92,26 @@ class RunObserver:
 
     def not_loaded(self, task_id: str, reason: str) -> None:
         """The scheduler handed over a task this process cannot rebuild: it fails with ``reason``."""
+
+
+class Observers(RunObserver):
+    """Tells each of several observers in turn (the terminal's display and the run journal)."""
+
+    def __init__(self, *observers: RunObserver | None) -> None:
+        self.observers = [observer for observer in observers if observer is not None]
+
+    def scheduled(self, pending: int) -> None:
+        for observer in self.observers:
+            observer.scheduled(pending)
+
+    def started(self, task: luigi.Task) -> None:
+        for observer in self.observers:
+            observer.started(task)
+
+    def finished(self, report: TaskReport) -> None:
+        for observer in self.observers:
+            observer.finished(report)
+
+    def not_loaded(self, task_id: str, reason: str) -> None:
+        for observer in self.observers:
+            observer.not_loaded(task_id, reason)

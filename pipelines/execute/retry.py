@@ -15,6 +15,7 @@ worker that runs the task instead, so the same settings work on either scheduler
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
@@ -31,6 +32,19 @@ from pipelines.common.task_attributes import check_task_attributes
 from pipelines.execute.errors import RetriesExhausted
 
 logger = logging.getLogger("dashpipe")
+
+# Told of every retry in this process, as (task, attempt, attempts, error, wait): the run journal.
+RetryListener = Callable[[luigi.Task, int, int, BaseException, float], None]
+_listeners: list[RetryListener] = []
+
+
+def add_listener(listener: RetryListener) -> None:
+    _listeners.append(listener)
+
+
+def remove_listener(listener: RetryListener) -> None:
+    with contextlib.suppress(ValueError):
+        _listeners.remove(listener)
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,8 @@ def retrying(task: luigi.Task) -> None:
                     exc,
                     wait,
                 )
+                for listener in list(_listeners):
+                    listener(task, attempt, attempts, exc, wait)
                 _call_retry_hook(task, attempt, exc)
                 time.sleep(wait)
 

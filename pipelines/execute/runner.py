@@ -107,6 +107,7 @@ def run_tasks(
     keep_going: bool = False,
     scheduler_url: str | None = None,
     assessment: Assessment | None = None,
+    run_id: str | None = None,
 ) -> RunReport:
     """Build ``tasks`` and their dependencies; never raises for a task's failure.
 
@@ -114,10 +115,10 @@ def run_tasks(
     rebuild; without one, luigi's rule applies: a task is done when its outputs
     exist. Like make, the first failure stops new tasks from starting (running
     ones finish) unless ``keep_going``. ``scheduler_url`` names a central luigid;
-    by default luigi's embedded scheduler is used.
+    by default luigi's embedded scheduler is used. ``run_id`` names the run's task logs (default: a new id).
     """
     luigi_internals.install()  # the process-wide replacements a run needs (see luigi_internals)
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     tasks = list({task.task_id: task for task in tasks}.values())  # luigi counts a goal once
     if assessment is None:
         # The assessment walked the graph already; without one luigi would be first to call

@@ -15,12 +15,13 @@ from pipelines.report.summary import report_dict
 
 
 def finish_run(report: RunReport, title: str, goals: Iterable[luigi.Task]) -> list[str]:
-    """Notify, report failures and call the run's hooks; returns the warnings to show.
+    """Notify, report failures and call the run's hooks; returns the warnings to show: the run's
+    own (a record or journal not written) and those of these steps.
 
     None of these can change the outcome of the run.
     """
     run_id = report.run_id or "-"
-    warnings = [*notify(report, run_id, title), report_failures(report, title)]
+    warnings = [*report.warnings, *notify(report, run_id, title), report_failures(report, title)]
     call_run_hooks(report, title, goals)
     return [warning for warning in warnings if warning]
 

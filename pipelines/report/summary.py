@@ -14,6 +14,7 @@ from pipelines.assessment.records import public_params
 from pipelines.common.describe import describe
 from pipelines.common.error_text import error_excerpt
 from pipelines.common.plural import counted
+from pipelines.execute.estimate import Estimate
 from pipelines.execute.outcome import Outcome, RunObserver, RunReport, TaskReport
 from targets.storage import redact
 
@@ -206,13 +207,15 @@ def report_json(report: RunReport) -> str:
     return json.dumps(report_dict(report), indent=2)
 
 
-def print_plan(plan: Plan, reasons: dict[str, str] | None = None) -> None:
+def print_plan(plan: Plan, reasons: dict[str, str] | None = None, eta: Estimate | None = None) -> None:
     reasons = reasons or {}
     if plan.to_run:
         click.echo(f"would run, in order ({len(plan.to_run)}):")
         for task in plan.to_run:
             why = reasons.get(task.task_id)
             click.echo(f"  {describe(task)}" + (f"  — {why}" if why else ""))
+        if eta is not None and eta.known:  # with no past runs to go by there is nothing to say
+            click.echo(eta.text())
     for task in plan.missing_inputs:
         click.echo(
             task_line(TaskReport(task, Outcome.MISSING_INPUT, "not found: " + ", ".join(outputs_of(task)))),
@@ -224,7 +227,7 @@ def print_plan(plan: Plan, reasons: dict[str, str] | None = None) -> None:
         click.echo("nothing to do: everything is up to date")
 
 
-def plan_json(plan: Plan, reasons: dict[str, str] | None = None) -> str:
+def plan_json(plan: Plan, reasons: dict[str, str] | None = None, eta: Estimate | None = None) -> str:
     reasons = reasons or {}
     return json.dumps(
         {
@@ -236,6 +239,7 @@ def plan_json(plan: Plan, reasons: dict[str, str] | None = None) -> str:
             ],
             "blocked": [task_json(task) for task in plan.blocked],
             "up_to_date": [task_json(task) for task in plan.up_to_date],
+            "estimate": eta.as_dict() if eta is not None else None,
         },
         indent=2,
     )

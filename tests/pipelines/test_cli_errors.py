@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import ExitCode
-from tests.helpers import REPO, CliResult, run_cli
+from tests.helpers import REPO, CliResult, built_nothing, run_cli
 from tests.servers import Server, free_port
 
 EXAMPLE = str(REPO / "examples" / "sales" / "pipeline.py")
@@ -112,7 +112,7 @@ def test_missing_credentials(s3_server: Server, tmp_path: Path) -> None:
 def test_missing_external_input(tmp_path: Path) -> None:
     result = run_example("--root", str(tmp_path / "out"), date="2026-01-01", cwd=tmp_path)
     assert_one_clear_line(result, ExitCode.MISSING_INPUT, "MISSING", "2026-01-01.csv", "not run")
-    assert not (tmp_path / "out").exists()
+    assert built_nothing(tmp_path / "out")
 
 
 def one_task_module(directory: Path, class_name: str, run_body: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.errors import ExitCode
 from pipelines.execute.retry import RetryPolicy
-from tests.helpers import run_cli
+from tests.helpers import built_nothing, run_cli
 from tests.servers import Server
 
 TASKS = """
@@ -305,7 +305,7 @@ def test_missing_input_with_no_fallback_present_names_the_primary(tmp_path: Path
     result = run_cli("run", str(fallback_pipeline(tmp_path)), "--root", str(tmp_path), cwd=tmp_path)
     assert result.exit_code == ExitCode.MISSING_INPUT, result.output
     assert f"{tmp_path}/primary/orders.csv" in result.output
-    assert not (tmp_path / "out").exists()
+    assert built_nothing(tmp_path / "out")
 
 
 def test_fallback_templates_are_validated(tmp_path: Path) -> None:

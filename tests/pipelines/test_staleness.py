@@ -12,9 +12,9 @@ from luigi.parameter import ParameterVisibility
 from pipelines import External, Task, run_tasks
 from pipelines.assessment.records import record_target
 from pipelines.assessment.staleness import Cause, Policy, State, assess
-from pipelines.cli.status import forget_records, mark_fresh
 from pipelines.errors import ExitCode
 from pipelines.execute.outcome import Outcome
+from pipelines.report.status import forget_records, mark_fresh
 from targets import FileTarget
 from tests.conftest import Backend
 

@@ -1,4 +1,5 @@
-"""``dashpipe status`` and ``explain``: each task's verdict, with one root cause per stale task."""
+"""What ``dashpipe status``, ``explain`` and the dashboard say of each task: its verdict, with one
+root cause per stale task, in the same words everywhere."""
 
 from __future__ import annotations
 
@@ -56,20 +57,25 @@ def status_text(assessment: Assessment, show_all: bool = False) -> str:
     if downstream:
         lines.append("rebuild only because a task they need rebuilds:")
         lines.extend(verdict_line(v) for v in downstream)
+    return "\n".join([*lines, *footer_lines(assessment)])
+
+
+def footer_lines(assessment: Assessment) -> list[str]:
+    """The tasks counted by state and the reasons counted by kind, as ``status`` ends."""
     counts = assessment.counts()
     rebuild = sum(counts[state.value] for state in REBUILDS)
     footer = ", ".join(
         f"{count} {state}" for state, count in sorted(counts.items()) if state != State.INPUT.value
     )
-    tasks = counted(len(verdicts), "task")
-    lines.append(f"{tasks}: {footer}" + (" — nothing to rebuild" if not rebuild else ""))
+    tasks = counted(sum(n for state, n in counts.items() if state != State.INPUT.value), "task")
+    lines = [f"{tasks}: {footer}" + (" — nothing to rebuild" if not rebuild else "")]
     causes = [
         counted(n, cause, _PLURAL_CAUSES.get(cause, cause))
         for cause, n in reason_counts(assessment).most_common()
     ]
     if causes:
         lines.append("reasons: " + ", ".join(causes))
-    return "\n".join(lines)
+    return lines
 
 
 def reason_kind(verdict: Verdict) -> str | None:
