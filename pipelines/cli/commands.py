@@ -622,7 +622,7 @@ def worker(sources: tuple[str, ...], scheduler_url: str | None, workers: int) ->
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=8050, show_default=True, help="Port to listen on."
+    "--port", type=click.IntRange(0, 65535), default=8050, show_default=True, help="0 picks a free port."
 )
 @click.option(
     "-j",

@@ -34,6 +34,9 @@ from targets.errors import DashPipelineError
 from targets.storage import redact, redact_text
 
 LOG_TAIL_BYTES = 64 * 1024
+# Runs read per journal directory, newest first: months of nightly runs of a large pipeline would
+# otherwise all be held in memory.
+RUNS_READ = 200
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class Monitor:
         self.recheck_every = recheck_every
         self.runs_every = runs_every
         self._assessor = assessor
-        self.reader = JournalReader(journal_locations(goals))
+        self.reader = JournalReader(journal_locations(goals), newest=RUNS_READ)
         self.scheduler = SchedulerWatch(scheduler_url) if scheduler_url else None
         self._assess_lock = threading.Lock()
         self._runs_lock = threading.Lock()

@@ -93,7 +93,13 @@ def layout(monitor: Monitor, workers: int, task_id: str | None) -> html.Div:
                 multi=True,
                 placeholder="Filter by state…",
             ),
-            dcc.Input(id="name-filter", type="search", placeholder="Filter by name…", debounce=True),
+            dcc.Input(
+                id="name-filter",
+                type="search",
+                placeholder="Filter by name…",
+                debounce=True,
+                style={"width": "260px"},
+            ),
             dcc.Checklist(
                 id="preview",
                 options=[{"label": " only what `run` would rebuild", "value": "rebuild"}],

@@ -273,3 +273,22 @@ def test_run_n_estimates_from_the_journals(tmp_path: Path, pipeline: Path) -> No
     )
     text = run_cli("run", "-n", str(pipeline), "--root", str(out))
     assert "estimated " in text.stdout and "with 1 worker" in text.stdout
+
+
+def test_a_backfill_is_one_run_with_every_date(tmp_path: Path) -> None:
+    pipeline = tmp_path / "daily.yaml"
+    pipeline.write_text(
+        "pipeline: daily\nparams:\n  root: {type: string}\n  day: {type: date}\nsteps:\n"
+        "  report:\n    shell: 'echo {day} > {outputs.o}'\n    outputs: {o: '{root}/{day}.txt'}\n"
+    )
+    out = tmp_path / "out"
+    args = ["backfill", str(pipeline), "--root", str(out), "--from", "2026-11-01", "--to", "2026-11-03"]
+    result = run_cli(*args)
+    assert result.exit_code == ExitCode.OK, result.output
+    (run,) = JournalReader([FileTarget(str(out / ".dashpipe" / RUNS_DIRECTORY))]).runs()
+    assert run.command == f"{pipeline} backfill" and len(run.goals) == 3
+    assert sorted(task.name.split("day=")[1].rstrip(")") for task in run.tasks.values()) == [
+        "2026-11-01",
+        "2026-11-02",
+        "2026-11-03",
+    ]
