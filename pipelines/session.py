@@ -133,7 +133,6 @@ class RunSession:
                 edges=self.assessment.graph.edges if self.assessment else None,
                 to_run=self.assessment.plan().to_run if self.assessment else (),
             )
-        report: RunReport | None = None
         try:
             report = run_tasks(
                 self.goals,

@@ -14,7 +14,7 @@ from typing import Any
 
 import flask
 
-from pipelines.dashboard.monitor import Monitor, _iso
+from pipelines.dashboard.monitor import Monitor, iso_time
 from pipelines.dashboard.task_states import counts
 from pipelines.execute.run_history import Run
 
@@ -29,8 +29,8 @@ def run_summary(run: Run) -> dict[str, Any]:
         "user": run.user,
         "workers": run.workers,
         "scheduler": run.scheduler,
-        "started": _iso(run.began),
-        "ended": _iso(run.ended),
+        "started": iso_time(run.began),
+        "ended": iso_time(run.ended),
         "seconds": round(run.seconds, 3),
         "exit_code": run.exit_code,
         "progress": run.progress(),
@@ -46,8 +46,8 @@ def run_json(run: Run) -> dict[str, Any]:
                 "name": task.name,
                 "family": task.family,
                 "lane": task.lane,
-                "started": _iso(task.started),
-                "finished": _iso(task.finished),
+                "started": iso_time(task.started),
+                "finished": iso_time(task.finished),
                 "seconds": None if task.seconds is None else round(task.seconds, 3),
                 "outcome": task.outcome,
                 "error": task.error,
@@ -69,7 +69,7 @@ def register_api(server: flask.Flask, monitor: Monitor) -> None:
         include_all = flask.request.args.get("all", "1") != "0"
         return flask.jsonify(
             {
-                "checked": _iso(snapshot.checked),
+                "checked": iso_time(snapshot.checked),
                 "counts": counts(snapshot.shown),
                 "verdicts": dict(snapshot.assessment.counts()),
                 "tasks": monitor.status_rows(snapshot, include_all=include_all),

@@ -161,7 +161,7 @@ class Monitor:
         built = None
         if record is not None and not record.extra.get("unreadable") and not record.extra.get("first build"):
             built = {
-                "finished": _iso(record.finished),
+                "finished": iso_time(record.finished),
                 "seconds": round(record.seconds, 3),
                 "host": record.host,
                 "user": record.user,
@@ -175,7 +175,7 @@ class Monitor:
             history.append(
                 {
                     "run": run.run_id,
-                    "started": _iso(task_run.started),
+                    "started": iso_time(task_run.started),
                     "seconds": None if task_run.seconds is None else round(task_run.seconds, 3),
                     "outcome": task_run.outcome,
                     "error": task_run.error,
@@ -234,7 +234,8 @@ def read_log_tail(url: str) -> str | None:
     return redact_text(text if len(data) < LOG_TAIL_BYTES else "…" + text[text.find("\n") + 1 :])
 
 
-def _iso(timestamp: float | None) -> str | None:
+def iso_time(timestamp: float | None) -> str | None:
+    """A wall-clock time as the API and the panel give it: ISO 8601 in UTC, to the second."""
     if timestamp is None:
         return None
     return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(timespec="seconds")

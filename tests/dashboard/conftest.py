@@ -62,6 +62,15 @@ class Dashboard:
         return output or ""
 
 
+@pytest.fixture
+def dashboards() -> Iterator[list[Dashboard]]:
+    """The dashboards a test starts (append them), stopped when it ends."""
+    started: list[Dashboard] = []
+    yield started
+    for dashboard in started:
+        dashboard.stop()
+
+
 def start_dashboard(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> Dashboard:
     """``dashpipe dashboard ARGS --port 0``, once it says where it serves."""
     process = start_cli("dashboard", *args, "--port", "0", cwd=cwd, env=env)

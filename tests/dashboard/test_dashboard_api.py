@@ -20,14 +20,6 @@ from tests.pipelines.test_example_pipeline import DATE, EXAMPLE, RAW
 from tests.servers import start_luigid
 
 
-@pytest.fixture
-def dashboards() -> list[Dashboard]:
-    started: list[Dashboard] = []
-    yield started
-    for dashboard in started:
-        dashboard.stop()
-
-
 @pytest.mark.parametrize("backend", ["local", "s3", "gcs"], indirect=True)
 def test_the_api_has_the_verdicts_of_status_and_the_runs(
     backend: Backend, tmp_path: Path, dashboards: list[Dashboard]

@@ -60,14 +60,6 @@ def build(root: Path, *extra: str, expect_exit: int = ExitCode.OK) -> None:
     assert result.exit_code == expect_exit, result.output
 
 
-@pytest.fixture
-def dashboards() -> list[Dashboard]:
-    started: list[Dashboard] = []
-    yield started
-    for dashboard in started:
-        dashboard.stop()
-
-
 def open_dashboard(dashboards: list[Dashboard], *args: str, env: dict[str, str] | None = None) -> Dashboard:
     environment = {**os.environ, **(env or {})}
     dashboard = start_dashboard(*args, env=environment)
