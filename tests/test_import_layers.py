@@ -28,6 +28,7 @@ PIPELINES_LAYERS = [
     "report",
     "session",
     "dashboard",
+    "triggers",
     "cli",
 ]
 

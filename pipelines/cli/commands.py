@@ -360,6 +360,70 @@ def backfill(
     sys.exit(report.exit_code if report else ExitCode.OK)
 
 
+@main.command(context_settings=PASS_THROUGH, short_help="Keep a pipeline built as its inputs change.")
+@click.argument("pipeline")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=5.0,
+    show_default=True,
+    help="Seconds between looks at the inputs (a local file's change wakes the watcher at once).",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Seconds a changed input must stay unchanged before it counts (a file still being written).",
+)
+@click.option("--once", is_flag=True, help="Run one pass and exit with its exit code.")
+@run_options
+@click.pass_context
+@reports_errors
+def watch(
+    ctx: click.Context, pipeline: str, interval: float, settle: float, once: bool, settings: RunSettings
+) -> None:
+    """Keep PIPELINE's goals built: run what is stale now, then again each time an external input
+    appears or changes, until stopped. Each pass is a normal run (report, records, journal,
+    notifications); a failed one is reported and the watcher goes on. Local inputs are watched
+    through the OS's notifications, every other storage by polling with one listing per
+    directory. SIGTERM or Ctrl-C stops it after the running tasks finish (twice: at once).
+
+    \b
+    Example:
+      dashpipe watch examples/sales/pipeline.yaml --date 2026-11-24 --interval 10
+    """
+    from pipelines.triggers.input_watch import external_inputs  # only this command needs them
+    from pipelines.triggers.watch_lock import WatchLock
+    from pipelines.triggers.watcher import Watcher, stopping_on_signals
+
+    if settings.dry_run and not once:
+        raise click.UsageError("-n/--dry-run runs nothing to watch for: give --once with it")
+    goals = open_pipeline(pipeline).tasks(ctx.args)
+
+    def one_pass() -> int:
+        try:
+            report = _execute(goals, settings, f"{pipeline} watch")
+        except DashPipelineError as exc:  # this pass could not run; the next change may fix it
+            click.echo(f"dashpipe: error: {exc}", err=True)
+            return int(exc.exit_code)
+        return int(report.exit_code) if report else ExitCode.OK
+
+    if once:
+        sys.exit(one_pass())
+    identity = json.dumps([os.path.abspath(pipeline), sorted(goal.task_id for goal in goals)])
+    with WatchLock(identity, pipeline):
+        watcher = Watcher(
+            lambda: external_inputs(build_graph(goals)),
+            one_pass,
+            interval,
+            settle,
+            say=lambda text: click.echo(f"dashpipe watch: {text}", err=True),
+        )
+        with stopping_on_signals(watcher):
+            sys.exit(watcher.forever())
+
+
 @main.command(context_settings=PASS_THROUGH, short_help="Check a pipeline without running anything.")
 @click.argument("pipeline")
 @click.option("--json", "json_output", is_flag=True, help="Print the result as JSON.")
