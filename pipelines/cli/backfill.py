@@ -39,6 +39,31 @@ def date_parameter(source: PipelineSource, chosen: str | None) -> str:
     return dates[0]
 
 
+def slot_parameter(source: PipelineSource, chosen: str | None) -> tuple[str, bool]:
+    """The parameter a schedule's slot fills (``chosen``, or the only date or date-time one), and
+    whether it takes a date (else a date and time)."""
+    slots = {
+        name: isinstance(parameter, luigi.DateParameter)
+        for name, parameter in source.parameters().items()
+        if isinstance(parameter, luigi.parameter._DatetimeParameterBase)
+        or (
+            isinstance(parameter, luigi.DateParameter)
+            and not isinstance(parameter, luigi.MonthParameter | luigi.YearParameter)
+        )
+    }
+    name = chosen.replace("-", "_") if chosen else None
+    if name is None and len(slots) == 1:
+        name = next(iter(slots))
+    if name not in slots:
+        known = ", ".join(slots) or "none"
+        raise ParameterError(
+            f"{source.name}: the schedule's slot fills a date or date-time parameter; "
+            + (f"--{chosen} is none of them" if chosen else "choose one with --slot-param")
+            + f" (date parameters: {known})"
+        )
+    return name, slots[name]
+
+
 def days(start: dt.date, end: dt.date) -> list[dt.date]:
     if end < start:
         raise ParameterError(f"--to {end} is before --from {start}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -74,19 +75,24 @@ def wait_for_change(
     settle: float,
     stop: threading.Event,
     wake: threading.Event | None = None,
+    deadline: float | None = None,
 ) -> Snapshot | None:
     """Look every ``interval`` seconds (sooner when ``wake`` is set) until the inputs differ from
     ``since``, then until two looks ``settle`` seconds apart agree: a file still being written is
-    no event. The settled snapshot, or None once ``stop`` is set."""
+    no event. The settled snapshot; ``since`` itself once the wall clock reaches ``deadline``
+    (a scheduled slot came due); None once ``stop`` is set."""
     current = since
     while not stop.is_set():
+        pause = interval if deadline is None else max(0.0, min(interval, deadline - time.time()))
         if wake is not None:
-            wake.wait(interval)
+            wake.wait(pause)
             wake.clear()
         else:
-            stop.wait(interval)
+            stop.wait(pause)
         if stop.is_set():
             return None
+        if deadline is not None and time.time() >= deadline:
+            return since
         current = look()
         if current == since:
             continue

@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,6 +29,7 @@ class Watcher:
         interval: float = 5.0,
         settle: float = 2.0,
         say: Callable[[str], None] = logger.info,
+        next_slot: Callable[[], float | None] = lambda: None,
     ) -> None:
         self._inputs_of_graph = inputs  # asked again after each pass: run() may yield new inputs
         self.inputs = inputs()
@@ -35,6 +37,7 @@ class Watcher:
         self.interval = interval
         self.settle = settle
         self._say = say
+        self._next_slot = next_slot  # when the schedule's next slot comes due (wall clock), if any
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.running = False  # a pass is under way
@@ -69,12 +72,18 @@ class Watcher:
             while not self.stopping:
                 now = self.look()  # what changed while the pass ran starts the next one at once
                 if now == since:
-                    self._say(f"watching {len(self.inputs)} inputs (every {self.interval:g}s)")
+                    slot = self._next_slot()
+                    self._say(f"watching {len(self.inputs)} inputs (every {self.interval:g}s){_until(slot)}")
                     settled = wait_for_change(
-                        self.look, since, self.interval, self.settle, self._stop, self._wake
+                        self.look, since, self.interval, self.settle, self._stop, self._wake, slot
                     )
                     if settled is None:
                         break
+                    if settled is since:
+                        self._say("a scheduled slot came due")
+                        since = self.look()
+                        self.run_pass()
+                        continue
                     now = settled
                 moved = changed(since, now)
                 self._say(
@@ -111,6 +120,12 @@ def stopping_on_signals(watcher: Watcher) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def _until(slot: float | None) -> str:
+    if slot is None:
+        return ""
+    return ", next slot at " + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(slot))
 
 
 def _notify_on_local_changes(

@@ -3,6 +3,8 @@ counted from their journals (every pass is a run, and every run keeps one)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import os
 import signal
 import subprocess
@@ -241,3 +243,98 @@ def test_an_uploaded_object_runs_its_stale_tasks_once(
     second = wait_for(2)[1]
     assert ran(second) == ["inbox.orders"]
     assert fs.cat_file(fs._strip_protocol(backend.url("out", "orders.txt"))) == b"o1\no2\n"
+
+
+TICKS = """
+import luigi
+
+from pipelines import Task
+
+
+class Tick(Task):
+    root = luigi.Parameter()
+    at = luigi.DateSecondParameter()
+
+    def output(self):
+        return self.target(f"{self.root}/ticks/{self.at:%Y%m%dT%H%M%S}.txt")
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write(self.at.isoformat())
+"""
+
+
+def start_ticks(root: Path, *extra: str, name: str = "ticks") -> Watching:
+    log = root / f"{name}.log"
+    process = start_cli(
+        "watch",
+        f"{root / 'ticks.py'}:Tick",
+        "--root",
+        str(root),
+        "--cron",
+        "* * * * * */2",  # every two seconds: croniter takes the seconds last
+        *extra,
+        cwd=REPO,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return Watching(process, root / "ticks" / ".dashpipe" / RUNS_DIRECTORY, log)
+
+
+def slots_built(run: Run) -> list[dt.datetime]:
+    values = [task.name.split("at=")[1].rstrip(")") for task in run.tasks.values()]
+    return sorted(dt.datetime.strptime(value, "%Y-%m-%dT%H%M%S") for value in values)  # as luigi writes it
+
+
+def test_a_schedule_with_seconds_runs_each_slot_on_time(tmp_path: Path, watchers: list[Watching]) -> None:
+    (tmp_path / "ticks.py").write_text(TICKS)
+    watching = start_ticks(tmp_path, "--interval", "5")
+    watchers.append(watching)
+    runs = watching.wait_for_runs(3)
+    built = [slot for run in runs for slot in slots_built(run)]
+    assert all(slot.second % 2 == 0 for slot in built), built
+    assert [later - earlier for earlier, later in itertools.pairwise(built)] == [dt.timedelta(seconds=2)] * 2
+    for run in runs[1:]:  # the first pass catches up on the slot before the watcher started
+        (slot,) = slots_built(run)
+        late = run.began - slot.replace(tzinfo=dt.timezone.utc).timestamp()
+        assert 0 <= late < 1.5, (slot, late)
+
+
+def test_missed_slots_are_caught_up_after_a_restart(tmp_path: Path, watchers: list[Watching]) -> None:
+    (tmp_path / "ticks.py").write_text(TICKS)
+    watching = start_ticks(tmp_path, "--interval", "5")
+    watchers.append(watching)
+    (first,) = watching.wait_for_runs(1)
+    os.killpg(watching.process.pid, signal.SIGKILL)
+    watching.process.wait(timeout=30)
+    time.sleep(4.5)  # the watcher is down while two slots come due: the scenario itself
+
+    restarted = start_ticks(tmp_path, "--interval", "5", "--catchup", "5", name="restarted")
+    watchers.append(restarted)
+    caught_up = restarted.wait_for_runs(2)[1]
+    slots = slots_built(caught_up)
+    # The last five slots, oldest first, in one run; the one built before the kill is skipped.
+    window = sorted([*slots, *slots_built(first)])
+    assert len(window) == 5 and slots[-1] > slots_built(first)[-1], window
+    assert [later - earlier for earlier, later in itertools.pairwise(window)] == [dt.timedelta(seconds=2)] * 4
+
+
+def test_a_schedule_that_is_none_is_an_error_naming_it(tmp_path: Path, inbox: Path) -> None:
+    (tmp_path / "ticks.py").write_text(TICKS)
+    bad = run_cli("watch", f"{tmp_path / 'ticks.py'}:Tick", "--root", str(tmp_path), "--cron", "every day")
+    assert bad.exit_code == ExitCode.USAGE and "--cron 'every day' is not a cron expression" in bad.stderr
+    zone = run_cli(
+        "watch",
+        f"{tmp_path / 'ticks.py'}:Tick",
+        "--root",
+        str(tmp_path),
+        "--cron",
+        "0 6 * * *",
+        "--timezone",
+        "Mars",
+    )
+    assert zone.exit_code == ExitCode.USAGE and "--timezone 'Mars' is not a timezone" in zone.stderr
+    undated = run_cli("watch", str(inbox / "inbox.yaml"), "--root", str(inbox), "--cron", "0 6 * * *")
+    assert undated.exit_code == ExitCode.INVALID_PIPELINE
+    assert "the schedule's slot fills a date or date-time parameter" in undated.stderr
