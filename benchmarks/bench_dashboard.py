@@ -31,11 +31,12 @@ sys.path.insert(0, str(REPO))
 
 import orjson  # noqa: E402
 
+from benchmarks.bench_status import built_fan_in  # noqa: E402
 from benchmarks.generated import FanIn  # noqa: E402
 from pipelines.dashboard.app import create_app  # noqa: E402
 from pipelines.dashboard.monitor import Monitor  # noqa: E402
 from pipelines.execute.run_journal import RUNS_DIRECTORY  # noqa: E402
-from pipelines.report.status import mark_fresh, status_text  # noqa: E402
+from pipelines.report.status import status_text  # noqa: E402
 from pipelines.session import assess  # noqa: E402
 
 PIPELINE_UPDATE = {
@@ -70,17 +71,6 @@ def timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
-
-
-def built_fan_in(n: int, root: Path) -> FanIn:
-    for index in range(n):
-        path = root / "leaves" / f"{index // 1000:03d}" / f"{index:06d}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"{index}\n")
-    (root / f"fan-in-{n}.txt").write_text(f"{n}\n")
-    goal = FanIn(root=str(root), n=n)
-    mark_fresh(assess([goal]), frozenset())
-    return goal
 
 
 def pipeline_view(n: int, runs: int, root: Path) -> None:

@@ -67,7 +67,8 @@ def best_of(runs: int, action) -> float:
     return min(timings)
 
 
-def local(n: int, root: Path) -> list[tuple[str, float, float, str]]:
+def built_fan_in(n: int, root: Path) -> FanIn:
+    """A fan-in of ``n`` leaves under ``root``, every output there and recorded as up to date."""
     for index in range(n):
         path = root / "leaves" / f"{index // 1000:03d}" / f"{index:06d}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +76,11 @@ def local(n: int, root: Path) -> list[tuple[str, float, float, str]]:
     (root / f"fan-in-{n}.txt").write_text(f"{n}\n")
     goal = FanIn(root=str(root), n=n)
     mark_fresh(assess([goal]), frozenset())
+    return goal
+
+
+def local(n: int, root: Path) -> list[tuple[str, float, float, str]]:
+    built_fan_in(n, root)
     command = [
         sys.executable,
         "-m",

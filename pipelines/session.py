@@ -29,7 +29,7 @@ from pipelines.common import hooks
 from pipelines.common.task_names import check_names
 from pipelines.errors import ExitCode, PipelineError
 from pipelines.execute import luigi_internals
-from pipelines.execute.estimate import Estimate, durations_by_family, estimate
+from pipelines.execute.estimate import Estimate, estimate_rebuild
 from pipelines.execute.outcome import Observers, RunObserver, RunReport
 from pipelines.execute.run_history import JournalReader
 from pipelines.execute.run_journal import RunJournal, journal_locations
@@ -96,18 +96,14 @@ class RunSession:
 
     def estimate(self) -> Estimate | None:
         """How long rebuilding what is stale will take, from past runs' journals (execute/estimate.py)."""
-        if self.assessment is None:
-            return None
-        to_run = self.assessment.plan().to_run
-        if not to_run:
+        if self.assessment is None or not self.assessment.rebuild_ids():
             return None
         try:
             runs = JournalReader(journal_locations(self.goals), newest=ESTIMATE_FROM_RUNS).runs()
         except DashPipelineError as exc:
             logger.warning("no time estimate: %s", exc)
             runs = []
-        durations = durations_by_family(runs)
-        return estimate(to_run, self.assessment.graph.edges, durations, self.options.workers)
+        return estimate_rebuild(self.assessment, runs, self.options.workers)
 
     def announced(self) -> list[Verdict]:
         """The rebuilds worth saying before the run: stale or forced, not merely missing."""

@@ -75,22 +75,27 @@ def graph_elements(
     nodes: dict[str, dict[str, Any]] = {}
     node_of: dict[str, str] = {}
     node_depth: dict[str, int] = {}
+
+    def add_group(kind: str, family: str, ids: list[str], states: dict[str, int], label: str) -> None:
+        """One node standing for several tasks of a family: the whole family, or the rest of one."""
+        node = f"{kind}:{family}"
+        nodes[node] = {
+            "id": node,
+            "label": label,
+            "kind": kind,
+            "family": family,
+            "state": slug(most_telling(states)),
+            "count": len(ids),
+        }
+        node_depth[node] = min(depth[task_id] for task_id in ids)
+        node_of.update(dict.fromkeys(ids, node))
+
+    order = {state: rank for rank, state in enumerate(STATE_ORDER)}
     for family, ids in members.items():
         if len(ids) > 1 and family not in expanded:
             states = _state_counts(ids, shown)
-            node = f"family:{family}"
-            nodes[node] = {
-                "id": node,
-                "label": family_label(family, states),
-                "kind": "family",
-                "family": family,
-                "state": slug(most_telling(states)),
-                "count": len(ids),
-            }
-            node_depth[node] = min(depth[task_id] for task_id in ids)
-            node_of.update(dict.fromkeys(ids, node))
+            add_group("family", family, ids, states, family_label(family, states))
             continue
-        order = {state: rank for rank, state in enumerate(STATE_ORDER)}
         ranked = sorted(ids, key=lambda task_id: order.get(shown[task_id].state, len(order)))
         names = short_names([tasks[task_id] for task_id in ranked[:EXPANDED_MOST]])
         for task_id in ranked[:EXPANDED_MOST]:
@@ -107,19 +112,9 @@ def graph_elements(
             node_of[task_id] = node
         rest = ranked[EXPANDED_MOST:]
         if rest:
-            node = f"more:{family}"
             states = _state_counts(rest, shown)
-            nodes[node] = {
-                "id": node,
-                "label": f"{len(rest):,} more of {family}: "
-                + ", ".join(f"{n:,} {state}" for state, n in states.items()),
-                "kind": "more",
-                "family": family,
-                "state": slug(most_telling(states)),
-                "count": len(rest),
-            }
-            node_depth[node] = min(depth[task_id] for task_id in rest)
-            node_of.update(dict.fromkeys(rest, node))
+            counted = ", ".join(f"{n:,} {state}" for state, n in states.items())
+            add_group("more", family, rest, states, f"{len(rest):,} more of {family}: {counted}")
 
     links: dict[tuple[str, str], int] = {}
     for task_id, node in node_of.items():

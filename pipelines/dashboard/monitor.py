@@ -24,8 +24,8 @@ from pipelines.assessment.records import target_key
 from pipelines.assessment.staleness import Assessment, State
 from pipelines.common.describe import describe
 from pipelines.dashboard.luigid_watch import SchedulerWatch
-from pipelines.dashboard.task_states import NEEDS_ATTENTION, Shown, shown_states
-from pipelines.execute.estimate import Estimate, durations_by_family, estimate
+from pipelines.dashboard.task_states import NEEDS_ATTENTION, LastRuns, Shown, last_runs_of_tasks, shown_states
+from pipelines.execute.estimate import Estimate, estimate_rebuild
 from pipelines.execute.run_history import JournalReader, Run, assign_lanes, mark_critical_path
 from pipelines.execute.run_journal import journal_locations
 from pipelines.report.status import explain_text
@@ -76,6 +76,8 @@ class Monitor:
         self._runs: list[Run] = []
         self._runs_at = float("-inf")
         self._runs_problem: str | None = None
+        self._last_runs_key: tuple[tuple[str, float], ...] = ()
+        self._last_runs_found: LastRuns = {}
 
     def runs(self) -> list[Run]:
         with self._runs_lock:
@@ -118,13 +120,20 @@ class Monitor:
             )
             if problem
         ]
-        return Snapshot(assessment, runs, shown_states(assessment, runs, running), self._checked, problems)
+        shown = shown_states(assessment, runs, running, self._last_runs(runs))
+        return Snapshot(assessment, runs, shown, self._checked, problems)
+
+    def _last_runs(self, runs: list[Run]) -> LastRuns:
+        # Every task's newest run, walked again only when a journal has grown: with hundreds of
+        # runs of thousands of tasks, a walk per refresh of every tab would be most of its cost.
+        key = tuple((run.run_id, run.last_event) for run in runs)
+        with self._runs_lock:
+            if key != self._last_runs_key:
+                self._last_runs_key, self._last_runs_found = key, last_runs_of_tasks(runs)
+            return self._last_runs_found
 
     def estimate(self, snapshot: Snapshot, workers: int) -> Estimate | None:
-        to_run = snapshot.assessment.plan().to_run
-        if not to_run:
-            return None
-        return estimate(to_run, snapshot.assessment.graph.edges, durations_by_family(snapshot.runs), workers)
+        return estimate_rebuild(snapshot.assessment, snapshot.runs, workers)
 
     def status_rows(self, snapshot: Snapshot, include_all: bool = False) -> list[dict[str, Any]]:
         """Each task (by default only those that are not up to date) as ``status --json`` has it,

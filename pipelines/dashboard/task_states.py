@@ -42,7 +42,10 @@ def slug(state: str) -> str:
     return state.replace(" ", "-")
 
 
-def last_runs_of_tasks(runs: Iterable[Run]) -> dict[str, tuple[Run, TaskRun | None, dict | None]]:
+LastRuns = dict[str, tuple[Run, TaskRun | None, dict | None]]
+
+
+def last_runs_of_tasks(runs: Iterable[Run]) -> LastRuns:
     """Each task's newest run: the run, the task's record in it if it started there, else what the
     run's end said of it (not run, and why)."""
     found: dict[str, tuple[Run, TaskRun | None, dict | None]] = {}
@@ -58,11 +61,14 @@ def shown_states(
     assessment: Assessment,
     runs: Iterable[Run],
     running_at_scheduler: Iterable[str] = (),
+    last: LastRuns | None = None,
 ) -> dict[str, Shown]:
+    """``last`` is :func:`last_runs_of_tasks` of ``runs``, when the caller keeps it."""
     plan = assessment.plan()
     blocked = {task.task_id for task in plan.blocked}
     at_scheduler = set(running_at_scheduler)
-    last = last_runs_of_tasks(runs)
+    if last is None:
+        last = last_runs_of_tasks(runs)
     shown: dict[str, Shown] = {}
     for task_id, verdict in assessment.verdicts.items():
         cause = verdict.cause.name.lower() if verdict.cause else None

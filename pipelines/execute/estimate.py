@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import luigi
 
+from pipelines.assessment.staleness import Assessment
 from pipelines.execute.run_history import Run
 
 # Durations kept per family, newest first: old runs of code since rewritten say little.
@@ -120,3 +121,11 @@ def _lay_out(
         done_at[task.task_id] = start + took
         heapq.heappush(lanes, start + took)
     return max(done_at.values(), default=0.0)
+
+
+def estimate_rebuild(assessment: Assessment, runs: Iterable[Run], workers: int) -> Estimate | None:
+    """What rebuilding the assessment's stale tasks would take, from ``runs``; None when nothing would."""
+    to_run = assessment.plan().to_run
+    if not to_run:
+        return None
+    return estimate(to_run, assessment.graph.edges, durations_by_family(runs), workers)

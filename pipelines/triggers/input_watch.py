@@ -76,11 +76,13 @@ def wait_for_change(
     stop: threading.Event,
     wake: threading.Event | None = None,
     deadline: float | None = None,
+    noticed: Callable[[list[str]], None] = lambda moved: None,
 ) -> Snapshot | None:
     """Look every ``interval`` seconds (sooner when ``wake`` is set) until the inputs differ from
     ``since``, then until two looks ``settle`` seconds apart agree: a file still being written is
     no event. The settled snapshot; ``since`` itself once the wall clock reaches ``deadline``
-    (a scheduled slot came due); None once ``stop`` is set."""
+    (a scheduled slot came due); None once ``stop`` is set. ``noticed`` is told of each change
+    seen before it settles."""
     current = since
     while not stop.is_set():
         pause = interval if deadline is None else max(0.0, min(interval, deadline - time.time()))
@@ -96,6 +98,7 @@ def wait_for_change(
         current = look()
         if current == since:
             continue
+        noticed(changed(since, current))
         while not stop.wait(settle):
             again = look()
             if again == current:

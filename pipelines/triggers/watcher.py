@@ -75,7 +75,16 @@ class Watcher:
                     slot = self._next_slot()
                     self._say(f"watching {len(self.inputs)} inputs (every {self.interval:g}s){_until(slot)}")
                     settled = wait_for_change(
-                        self.look, since, self.interval, self.settle, self._stop, self._wake, slot
+                        self.look,
+                        since,
+                        self.interval,
+                        self.settle,
+                        self._stop,
+                        self._wake,
+                        slot,
+                        noticed=lambda moved: self._say(
+                            f"{len(moved)} inputs changed; waiting {self.settle:g}s for them to settle"
+                        ),
                     )
                     if settled is None:
                         break

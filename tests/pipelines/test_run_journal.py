@@ -15,6 +15,7 @@ from pipelines.execute.run_journal import RUNS_DIRECTORY
 from targets import FileTarget
 from tests.conftest import Backend
 from tests.helpers import run_cli
+from tests.pipelines.test_retries_timeouts import TASKS as RETRYING
 
 PIPELINE = """
 pipeline: journal
@@ -119,46 +120,16 @@ def test_a_journal_that_cannot_be_written_is_a_warning_not_a_failure(tmp_path: P
     assert (out / "third.txt").read_text() == "one\n"
 
 
-RETRYING_TASKS = """
-from pathlib import Path
-
-import luigi
-
-from pipelines import Task
-
-
-class Flaky(Task):
-    root = luigi.Parameter()
-    retries = 2
-    retry_delay = 0
-
-    def output(self):
-        return self.target(f"{self.root}/flaky.txt")
-
-    def run(self):
-        attempts = Path(self.root, "attempts")
-        attempts.parent.mkdir(parents=True, exist_ok=True)
-        with attempts.open("a") as handle:
-            handle.write("x")
-        if len(attempts.read_text()) < 2:
-            raise RuntimeError("network blip")
-        with self.output().open("w") as handle:
-            handle.write("ok")
-"""
-
-
-@pytest.mark.parametrize("timeout", [None, 60], ids=["in-process", "own-process"])
-def test_retries_are_journaled(tmp_path: Path, timeout: int | None) -> None:
+@pytest.mark.parametrize("task", ["Flaky", "TimedFlaky"], ids=["in-process", "own-process"])
+def test_retries_are_journaled(tmp_path: Path, task: str) -> None:
     # A task with a timeout runs in a process of its own: its retry is reported from there.
-    source = RETRYING_TASKS + (f"    timeout = {timeout}\n" if timeout else "")
-    (tmp_path / "retrying.py").write_text(source)
-    out = tmp_path / "out"
-    result = run_cli("run", f"{tmp_path / 'retrying.py'}:Flaky", "--root", str(out))
+    (tmp_path / "retrying.py").write_text(RETRYING + "\n\nclass TimedFlaky(Flaky):\n    timeout = 60\n")
+    result = run_cli("run", f"{tmp_path / 'retrying.py'}:{task}", "--root", str(tmp_path))
     assert result.exit_code == ExitCode.OK, result.output
-    (run,) = JournalReader([FileTarget(str(out / ".dashpipe" / RUNS_DIRECTORY))]).runs()
-    (task,) = run.tasks.values()
-    assert task.outcome == "done"
-    assert [(retry["attempt"], retry["attempts"], retry["error"]) for retry in task.retries] == [
+    (run,) = JournalReader([FileTarget(str(tmp_path / ".dashpipe" / RUNS_DIRECTORY))]).runs()
+    (task_run,) = run.tasks.values()
+    assert task_run.outcome == "done"
+    assert [(retry["attempt"], retry["attempts"], retry["error"]) for retry in task_run.retries] == [
         (1, 3, "network blip")
     ]
 

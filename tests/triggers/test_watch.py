@@ -8,7 +8,6 @@ import itertools
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from pipelines.errors import ExitCode
 from pipelines.execute.run_history import JournalReader, Run
 from pipelines.execute.run_journal import RUNS_DIRECTORY
 from pipelines.triggers.input_watch import changed, snapshot
+from pipelines.triggers.schedule import Schedule
 from targets import FileTarget
 from tests.conftest import Backend
 from tests.helpers import REPO, run_cli, start_cli, wait_until
@@ -128,7 +128,10 @@ def test_a_file_written_slowly_is_built_from_once_it_is_whole(inbox: Path, watch
     with (inbox / "in" / "orders.csv").open("w") as slow:
         slow.write("first half\n")
         slow.flush()
-        time.sleep(0.5)  # the writer is slow: this is the scenario, not a wait for the watcher
+        # The writer goes on only once the watcher has seen the half-written file.
+        wait_until(
+            lambda: "waiting 1.5s for them to settle" in watching.output(), "the watcher to notice", []
+        )
         slow.write("second half\n")
     second = watching.wait_for_runs(2)[1]
     assert ran(second) == ["inbox.orders"]
@@ -308,7 +311,12 @@ def test_missed_slots_are_caught_up_after_a_restart(tmp_path: Path, watchers: li
     (first,) = watching.wait_for_runs(1)
     os.killpg(watching.process.pid, signal.SIGKILL)
     watching.process.wait(timeout=30)
-    time.sleep(4.5)  # the watcher is down while two slots come due: the scenario itself
+    killed = dt.datetime.now(dt.timezone.utc)
+    every_two_seconds = Schedule.parse("* * * * * */2", catchup=5)
+    wait_until(
+        lambda: len(every_two_seconds.due(killed, dt.datetime.now(dt.timezone.utc))) >= 2,
+        "two slots to come due while the watcher is down",
+    )
 
     restarted = start_ticks(tmp_path, "--interval", "5", "--catchup", "5", name="restarted")
     watchers.append(restarted)
