@@ -22,7 +22,7 @@ import luigi
 from pipelines.assessment.errors import GraphInvalid
 from pipelines.assessment.graph import build_graph
 from pipelines.assessment.staleness import Assessment, Policy, assess
-from pipelines.cli.backfill import backfill_goals, slot_parameter
+from pipelines.cli.backfill import backfill_goals
 from pipelines.cli.dag_render import FORMATS, render
 from pipelines.cli.history import recent_runs
 from pipelines.cli.history_location import find_history
@@ -378,13 +378,11 @@ def backfill(
 )
 @click.option("--once", is_flag=True, help="Run one pass and exit with its exit code.")
 @click.option("--cron", metavar="EXPR", help="Also run on this schedule (5 fields, or 6 with seconds last).")
-@click.option("--timezone", default="UTC", show_default=True, help="The timezone --cron is read in.")
+@click.option("--timezone", help="The timezone the schedule is read in (default: the YAML's, else UTC).")
 @click.option(
     "--catchup",
-    type=click.IntRange(0),
-    default=1,
-    show_default=True,
-    help="Slots that came due while no watcher ran, built on the first pass.",
+    type=click.IntRange(0, 1000),
+    help="Slots that came due while no watcher ran, built on the first pass (default: the YAML's, else 1).",
 )
 @click.option("--slot-param", metavar="NAME", help="The date parameter a slot fills (default: the only one).")
 @run_options
@@ -397,8 +395,8 @@ def watch(
     settle: float,
     once: bool,
     cron: str | None,
-    timezone: str,
-    catchup: int,
+    timezone: str | None,
+    catchup: int | None,
     slot_param: str | None,
     settings: RunSettings,
 ) -> None:
@@ -409,43 +407,28 @@ def watch(
     directory. SIGTERM or Ctrl-C stops it after the running tasks finish (twice: at once).
 
     \b
-    With --cron the slot's time fills the pipeline's date parameter (--slot-param), each slot
-    that comes due runs, and after downtime the last --catchup slots missed are built first.
+    On a schedule (--cron, or a YAML pipeline's schedule:) each slot's time fills the pipeline's
+    date parameter (--slot-param), each slot that comes due runs, and after downtime the last
+    --catchup slots missed are built first. A YAML pipeline's after: names pipelines whose
+    outputs changing runs this one's stale steps too.
 
     \b
     Examples:
       dashpipe watch examples/sales/pipeline.yaml --date 2026-11-24 --interval 10
       dashpipe watch examples/sales/pipeline.yaml --cron '0 6 * * *' --timezone Europe/Berlin
     """
-    from pipelines.triggers.input_watch import external_inputs  # only this command needs them
-    from pipelines.triggers.schedule import Schedule, SlotGoals
+    from pipelines.cli.watch_setup import WatchPlan  # only this command needs them
     from pipelines.triggers.watch_lock import WatchLock
     from pipelines.triggers.watcher import Watcher, stopping_on_signals
 
     if settings.dry_run and not once:
         raise click.UsageError("-n/--dry-run runs nothing to watch for: give --once with it")
-    source = open_pipeline(pipeline)
-    slots: SlotGoals | None = None
-    if cron:
-        schedule = Schedule.parse(cron, timezone, catchup)
-        name, takes_date = slot_parameter(source, slot_param)
-        steps, values = source.parse(ctx.args, given=[name])
-
-        def goals_at(slot: dt.datetime) -> list[luigi.Task]:
-            value = slot.date() if takes_date else slot.replace(tzinfo=None)
-            return source.goals(steps, {**values, name: value})
-
-        slots = SlotGoals(schedule, goals_at)
-        goals: list[luigi.Task] = []
-    else:
-        goals = source.tasks(ctx.args)
+    plan = WatchPlan(open_pipeline(pipeline), ctx.args, cron, timezone, catchup, slot_param)
 
     def one_pass() -> int:
-        nonlocal goals
-        if slots is not None:
-            goals = slots.for_pass()
-            if not goals:
-                return ExitCode.OK  # no slot has come due yet
+        goals = plan.goals()
+        if not goals:
+            return ExitCode.OK  # no slot has come due yet
         try:
             report = _execute(goals, settings, f"{pipeline} watch")
         except DashPipelineError as exc:  # this pass could not run; the next change may fix it
@@ -455,15 +438,14 @@ def watch(
 
     if once:
         sys.exit(one_pass())
-    watched = [goal.task_id for goal in goals] if slots is None else [*ctx.args, cron]
-    with WatchLock(json.dumps([os.path.abspath(pipeline), sorted(watched)]), pipeline):
+    with WatchLock(json.dumps([os.path.abspath(pipeline), plan.identity]), pipeline):
         watcher = Watcher(
-            lambda: external_inputs(build_graph(goals)),
+            plan.watched,
             one_pass,
             interval,
             settle,
             say=lambda text: click.echo(f"dashpipe watch: {text}", err=True),
-            next_slot=slots.next_slot if slots is not None else lambda: None,
+            next_slot=plan.next_slot,
         )
         with stopping_on_signals(watcher):
             sys.exit(watcher.forever())

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import luigi
 from croniter import croniter
 
+from pipelines.common.cron_check import MOST_CATCHUP, schedule_problems
 from pipelines.triggers.errors import ScheduleError
-
-MOST_CATCHUP = 1000
 
 
 @dataclass(frozen=True)
@@ -30,18 +29,9 @@ class Schedule:
 
     @classmethod
     def parse(cls, cron: str, timezone: str = "UTC", catchup: int = 1) -> Schedule:
-        if not croniter.is_valid(cron):
-            raise ScheduleError(
-                f"--cron {cron!r} is not a cron expression (5 fields, or 6 with seconds last)"
-            )
-        try:
-            zoneinfo.ZoneInfo(timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ScheduleError(
-                f"--timezone {timezone!r} is not a timezone (e.g. UTC, Europe/Berlin)"
-            ) from None
-        if not 0 <= catchup <= MOST_CATCHUP:
-            raise ScheduleError(f"--catchup {catchup}: give 0 to {MOST_CATCHUP} slots")
+        problems = schedule_problems(cron, timezone, catchup)
+        if problems:
+            raise ScheduleError("; ".join(f"--{field} {problem}" for field, problem in problems.items()))
         return cls(cron, timezone, catchup)
 
     @property

@@ -105,6 +105,26 @@ class StepSpec:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """``schedule:``: when ``dashpipe watch`` builds the pipeline on its own."""
+
+    cron: str
+    param: str  # the date parameter each slot fills
+    timezone: str = "UTC"
+    catchup: int = 1
+
+
+@dataclass(frozen=True)
+class AfterSpec:
+    """One entry of ``after:``: another pipeline whose outputs changing makes a watcher look here."""
+
+    pipeline: str  # a YAML file (resolved against this pipeline's directory) or MODULE:TASK
+    steps: tuple[str, ...] = ()  # its goals; none: its final steps
+    params: dict[str, Any] = field(default_factory=dict)  # strings may hold {param} templates
+    where: str = ""  # file:line of the entry, for errors found only when it is opened
+
+
+@dataclass(frozen=True)
 class PipelineSpec:
     name: str
     path: Path
@@ -112,6 +132,8 @@ class PipelineSpec:
     steps: dict[str, StepSpec]
     description: str = ""
     hooks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # run hooks: event -> references
+    schedule: ScheduleSpec | None = None
+    after: tuple[AfterSpec, ...] = ()
 
     def final_steps(self) -> list[str]:
         """Steps whose outputs no other step reads: the default goals of a run."""

@@ -22,9 +22,9 @@ from pipelines.common.value_words import kind_and_value
 from pipelines.errors import PipelineError, TaskLoadError
 from pipelines.loading import load_task_class, make_importable_from, relative_task_reference
 from pipelines.task import Task
-from pipelines.yaml import source
+from pipelines.yaml import source, watch_keys
 from pipelines.yaml.errors import PipelineInvalid
-from pipelines.yaml.issues import Issue
+from pipelines.yaml.issues import Issue, dotted
 from pipelines.yaml.params import default_problem, luigi_parameter
 from pipelines.yaml.spec import (
     PARAM_TYPES,
@@ -102,6 +102,9 @@ class _Checker:
 
     def add(self, key_path: tuple, message: str, *, key: bool = False) -> None:
         self.issues.append(Issue(self.path, self.document.where(key_path, key=key), key_path, message))
+
+    def position_text(self, key_path: tuple) -> str:
+        return f"{self.path}:{self.document.where(key_path).line}: {dotted(key_path)}"
 
     # -- structure, from the JSON Schema -------------------------------------------------
 
@@ -202,6 +205,8 @@ class _Checker:
         run_hooks = (
             self._hooks(("hooks",), raw_hooks, hooks.RUN_ARGUMENTS) if isinstance(raw_hooks, dict) else {}
         )
+        schedule = watch_keys.schedule_spec(self, data.get("schedule"), params)
+        after = watch_keys.after_specs(self, data.get("after"), params)
         name = data.get("pipeline")
         if self.issues or not isinstance(name, str):
             return None
@@ -212,6 +217,8 @@ class _Checker:
             steps=steps,
             description=str(data.get("description", "")),
             hooks=run_hooks,
+            schedule=schedule,
+            after=after,
         )
 
     def _params(self, raw: Any) -> dict[str, ParamSpec]:
@@ -379,7 +386,7 @@ class _Checker:
                 key=True,
             )
 
-    def _check_template(
+    def check_template(
         self, where: tuple, template: str, allowed: dict[str, ParamSpec], extra: Iterable[str] = ()
     ) -> str | None:
         """Report problems in ``template``; return it filled in with sample values when it works."""
@@ -452,7 +459,7 @@ class _Checker:
         if not isinstance(value, dict) or not isinstance(value.get("url"), str):
             return None
         url_where = (*where, "url") if "type" in value or "options" in value else where
-        sample = self._check_template(url_where, value["url"], params)
+        sample = self.check_template(url_where, value["url"], params)
         self._check_type((*where, "type"), value.get("type"))
         options = _mapping(value.get("options"))
         self._check_env_values((*where, "options"), options)
@@ -482,7 +489,7 @@ class _Checker:
             if reference and "/" not in value:
                 return InputSpec(name, step=reference.group(1), output=reference.group(2))
             if "/" in value or "://" in value or value.startswith("."):
-                self._check_target(where, value, self._check_template(where, value, params), None, {})
+                self._check_target(where, value, self.check_template(where, value, params), None, {})
                 return InputSpec(name, url=value)
             self.add(where, f"{value!r} is neither STEP.OUTPUT nor a URL (write ./{value} for a local file)")
             return None
@@ -505,7 +512,7 @@ class _Checker:
             if key not in allowed_keys[kinds[0]]:
                 self.add((*where, key), f"{key!r} does not go with {kinds[0]!r}", key=True)
         if kinds[0] == "url" and isinstance(value["url"], str):
-            sample = self._check_template((*where, "url"), value["url"], params)
+            sample = self.check_template((*where, "url"), value["url"], params)
             self._check_type((*where, "type"), value.get("type"))
             options = _mapping(value.get("options"))
             self._check_env_values((*where, "options"), options)
@@ -514,7 +521,7 @@ class _Checker:
             for position, url in enumerate(fallbacks):
                 if isinstance(url, str):
                     fallback_where = (*where, "fallbacks", position)
-                    fallback_sample = self._check_template(fallback_where, url, params)
+                    fallback_sample = self.check_template(fallback_where, url, params)
                     self._check_target(fallback_where, url, fallback_sample, value.get("type"), options)
             return InputSpec(
                 name,
@@ -552,7 +559,7 @@ class _Checker:
                     key=True,
                 )
             elif isinstance(value, str):
-                sample = self._check_template((*where, "params", key), value, params)
+                sample = self.check_template((*where, "params", key), value, params)
                 self._check_parses((*where, "params", key), declared[key], sample, f"{family}.{key}")
         for key, parameter in declared.items():
             if key in task_params:
@@ -597,7 +604,7 @@ class _Checker:
                     where, f"{{{name}}}: this step has no {kind[:-1]} {item!r}{did_you_mean(item, choices)}"
                 )
                 reported.append(name)
-        self._check_template(where, command, params, extra=[*extra, *reported])
+        self.check_template(where, command, params, extra=[*extra, *reported])
         for output in outputs.values():
             if output is None:
                 continue
