@@ -418,6 +418,7 @@ def watch(
       dashpipe watch examples/sales/pipeline.yaml --cron '0 6 * * *' --timezone Europe/Berlin
     """
     from pipelines.cli.watch_setup import WatchPlan  # only this command needs them
+    from pipelines.triggers.status_line import StatusLine
     from pipelines.triggers.watch_lock import WatchLock
     from pipelines.triggers.watcher import Watcher, stopping_on_signals
 
@@ -444,7 +445,7 @@ def watch(
             one_pass,
             interval,
             settle,
-            say=lambda text: click.echo(f"dashpipe watch: {text}", err=True),
+            status=StatusLine(),
             next_slot=plan.next_slot,
         )
         with stopping_on_signals(watcher):

@@ -5,7 +5,6 @@ inputs, and one more when they changed while a pass was running. Stopping is coo
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import threading
@@ -15,10 +14,10 @@ from typing import Any
 
 import luigi
 
+from pipelines.common.plural import counted
 from pipelines.triggers.input_watch import Snapshot, changed, snapshot, wait_for_change
+from pipelines.triggers.status_line import StatusLine
 from targets import FileTarget
-
-logger = logging.getLogger("dashpipe")
 
 
 class Watcher:
@@ -28,7 +27,7 @@ class Watcher:
         run: Callable[[], int],
         interval: float = 5.0,
         settle: float = 2.0,
-        say: Callable[[str], None] = logger.info,
+        status: StatusLine | None = None,
         next_slot: Callable[[], float | None] = lambda: None,
     ) -> None:
         self._inputs_of_graph = inputs  # asked again after each pass: run() may yield new inputs
@@ -36,12 +35,13 @@ class Watcher:
         self._run = run
         self.interval = interval
         self.settle = settle
-        self._say = say
+        self.status = status or StatusLine()
         self._next_slot = next_slot  # when the schedule's next slot comes due (wall clock), if any
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.running = False  # a pass is under way
         self.passes = 0
+        self.last: tuple[float, int] | None = None  # when the last pass ended, and its exit code
 
     def stop(self) -> None:
         self._stop.set()
@@ -55,13 +55,28 @@ class Watcher:
         return snapshot(self.inputs)
 
     def run_pass(self) -> int:
+        self.status.clear()
         self.running = True
+        code = -1
         try:
             self.passes += 1
-            return self._run()
+            code = self._run()
+            return code
         finally:
             self.running = False
+            self.last = (time.time(), code)
             self.inputs = self._inputs_of_graph()
+
+    def waiting(self, slot: float | None) -> str:
+        """What the watcher waits for, after what it did last."""
+        parts = []
+        if self.last is not None:
+            ended, code = self.last
+            parts.append(f"last run {_clock(ended)} " + ("ok" if code == 0 else f"exit {code}"))
+        parts.append(f"watching {counted(len(self.inputs), 'input')} (every {self.interval:g}s)")
+        if slot is not None:
+            parts.append(f"next slot at {_clock(slot, with_date=True)}")
+        return "; ".join(parts)
 
     def forever(self) -> int:
         """Keep the goals built until stopped; every failed pass is reported by the run itself."""
@@ -73,7 +88,7 @@ class Watcher:
                 now = self.look()  # what changed while the pass ran starts the next one at once
                 if now == since:
                     slot = self._next_slot()
-                    self._say(f"watching {len(self.inputs)} inputs (every {self.interval:g}s){_until(slot)}")
+                    self.status.show(self.waiting(slot))
                     settled = wait_for_change(
                         self.look,
                         since,
@@ -82,21 +97,22 @@ class Watcher:
                         self._stop,
                         self._wake,
                         slot,
-                        noticed=lambda moved: self._say(
-                            f"{len(moved)} inputs changed; waiting {self.settle:g}s for them to settle"
+                        noticed=lambda moved: self.status.show(
+                            f"{counted(len(moved), 'input')} changed; "
+                            f"waiting {self.settle:g}s for the change to settle"
                         ),
                     )
                     if settled is None:
                         break
                     if settled is since:
-                        self._say("a scheduled slot came due")
+                        self.status.say("a scheduled slot came due")
                         since = self.look()
                         self.run_pass()
                         continue
                     now = settled
                 moved = changed(since, now)
-                self._say(
-                    f"{len(moved)} inputs changed: "
+                self.status.say(
+                    f"{counted(len(moved), 'input')} changed: "
                     + ", ".join(moved[:3])
                     + (", ..." if len(moved) > 3 else "")
                 )
@@ -131,10 +147,8 @@ def stopping_on_signals(watcher: Watcher) -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def _until(slot: float | None) -> str:
-    if slot is None:
-        return ""
-    return ", next slot at " + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(slot))
+def _clock(moment: float, with_date: bool = False) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S", time.localtime(moment))
 
 
 def _notify_on_local_changes(

@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import pty
+import re
+import select
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -130,7 +133,7 @@ def test_a_file_written_slowly_is_built_from_once_it_is_whole(inbox: Path, watch
         slow.flush()
         # The writer goes on only once the watcher has seen the half-written file.
         wait_until(
-            lambda: "waiting 1.5s for them to settle" in watching.output(), "the watcher to notice", []
+            lambda: "waiting 1.5s for the change to settle" in watching.output(), "the watcher to notice", []
         )
         slow.write("second half\n")
     second = watching.wait_for_runs(2)[1]
@@ -346,3 +349,57 @@ def test_a_schedule_that_is_none_is_an_error_naming_it(tmp_path: Path, inbox: Pa
     undated = run_cli("watch", str(inbox / "inbox.yaml"), "--root", str(inbox), "--cron", "0 6 * * *")
     assert undated.exit_code == ExitCode.INVALID_PIPELINE
     assert "the schedule's slot fills a date or date-time parameter" in undated.stderr
+
+
+class Terminal:
+    """The leader side of a pseudo-terminal: what a person at it would have seen, bytes as sent."""
+
+    def __init__(self) -> None:
+        self.leader, self.follower = pty.openpty()
+        self.seen = b""
+
+    def read(self) -> str:
+        while select.select([self.leader], [], [], 0)[0]:
+            try:
+                chunk = os.read(self.leader, 65536)
+            except OSError:  # the watcher ended and closed its side
+                break
+            if not chunk:
+                break
+            self.seen += chunk
+        return self.seen.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_the_state_is_one_line_rewritten(inbox: Path, watchers: list[Watching]) -> None:
+    terminal = Terminal()
+    process = start_cli(
+        "watch",
+        str(inbox / "inbox.yaml"),
+        "--root",
+        str(inbox),
+        "--interval",
+        "0.2",
+        "--settle",
+        "0.2",
+        cwd=REPO,
+        stdout=terminal.follower,
+        stderr=terminal.follower,
+        start_new_session=True,
+    )
+    os.close(terminal.follower)
+    watchers.append(Watching(process, inbox / "out" / ".dashpipe" / RUNS_DIRECTORY, inbox / "unused"))
+    state = re.compile(
+        r"\r\x1b\[Kdashpipe watch: last run \d\d:\d\d:\d\d ok; watching 2 inputs \(every 0.2s\)(?!\r?\n)"
+    )
+    wait_until(lambda: state.search(terminal.read()), "the state line", [process])
+
+    (inbox / "in" / "orders.csv").write_text("o1\no2\n")
+    wait_until(lambda: len(state.findall(terminal.read())) >= 2, "the state line again", [process])
+    seen = terminal.read()
+    # The line was cleared before the run wrote its report, and never left on a line of its own.
+    assert "watching 2 inputs (every 0.2s)\n" not in seen.replace("\r\n", "\n")
+    first, second = (match.end() for match in state.finditer(seen))
+    assert seen[first:].startswith("\r\x1b[K"), seen[first : first + 80]
+    assert "built" in seen[first:second] or "inbox.orders" in seen[first:second], seen[first:second]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == ExitCode.OK
