@@ -385,6 +385,11 @@ def backfill(
     help="Slots that came due while no watcher ran, built on the first pass (default: the YAML's, else 1).",
 )
 @click.option("--slot-param", metavar="NAME", help="The date parameter a slot fills (default: the only one).")
+@click.option(
+    "--sqs-queue",
+    metavar="URL",
+    help="Also wake on S3 event notifications from this SQS queue (its own: messages are deleted).",
+)
 @run_options
 @click.pass_context
 @reports_errors
@@ -398,6 +403,7 @@ def watch(
     timezone: str | None,
     catchup: int | None,
     slot_param: str | None,
+    sqs_queue: str | None,
     settings: RunSettings,
 ) -> None:
     """Keep PIPELINE's goals built: run what is stale now, then again each time an external input
@@ -425,6 +431,12 @@ def watch(
     if settings.dry_run and not once:
         raise click.UsageError("-n/--dry-run runs nothing to watch for: give --once with it")
     plan = WatchPlan(open_pipeline(pipeline), ctx.args, cron, timezone, catchup, slot_param)
+    events = None
+    if sqs_queue and not once:
+        from pipelines.triggers.sqs_events import SqsEvents
+
+        events = SqsEvents(sqs_queue)
+        events.check()
 
     def one_pass() -> int:
         goals = plan.goals()
@@ -447,6 +459,7 @@ def watch(
             settle,
             status=StatusLine(),
             next_slot=plan.next_slot,
+            wakers=[events.listen] if events else [],
         )
         with stopping_on_signals(watcher):
             sys.exit(watcher.forever())

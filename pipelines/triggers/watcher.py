@@ -9,7 +9,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import luigi
@@ -18,6 +18,10 @@ from pipelines.common.plural import counted
 from pipelines.triggers.input_watch import Snapshot, changed, snapshot, wait_for_change
 from pipelines.triggers.status_line import StatusLine
 from targets import FileTarget
+
+# Told which URLs are watched (asked anew each time: a pass may change them), the event to set
+# for a look, and the event that says stop; starts a thread of its own and returns.
+Waker = Callable[[Callable[[], Iterable[str]], threading.Event, threading.Event], None]
 
 
 class Watcher:
@@ -29,6 +33,7 @@ class Watcher:
         settle: float = 2.0,
         status: StatusLine | None = None,
         next_slot: Callable[[], float | None] = lambda: None,
+        wakers: Sequence[Waker] = (),
     ) -> None:
         self._inputs_of_graph = inputs  # asked again after each pass: run() may yield new inputs
         self.inputs = inputs()
@@ -37,6 +42,7 @@ class Watcher:
         self.settle = settle
         self.status = status or StatusLine()
         self._next_slot = next_slot  # when the schedule's next slot comes due (wall clock), if any
+        self._wakers = wakers  # e.g. S3 events: each hastens a look when a watched URL was written
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.running = False  # a pass is under way
@@ -50,6 +56,9 @@ class Watcher:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    def watched_urls(self) -> set[str]:
+        return {target.location.url for target in self.inputs if isinstance(target, FileTarget)}
 
     def look(self) -> Snapshot:
         return snapshot(self.inputs)
@@ -81,6 +90,8 @@ class Watcher:
     def forever(self) -> int:
         """Keep the goals built until stopped; every failed pass is reported by the run itself."""
         notifications = _notify_on_local_changes(self.inputs, self._wake, self._stop)
+        for waker in self._wakers:
+            waker(self.watched_urls, self._wake, self._stop)
         try:
             since = self.look()
             self.run_pass()
