@@ -8,6 +8,7 @@ given to the target, the protocol's section of ``luigi.cfg`` (``[s3]``, ``[gcs]`
 
 from __future__ import annotations
 
+import copy
 import errno
 import functools
 import json
@@ -138,7 +139,9 @@ def with_backend_defaults(protocol: str, options: Mapping[str, Any]) -> dict[str
     if protocol == "s3":
         given = merged.get("config_kwargs")
         if given is None or isinstance(given, Mapping):
-            merged["config_kwargs"] = {**_S3_CONFIG_DEFAULTS, **(given or {})}
+            # A deep copy: botocore rewrites the nested retries dict in place, which would make the
+            # next call's options differ and fsspec create (and list through) a second instance.
+            merged["config_kwargs"] = copy.deepcopy({**_S3_CONFIG_DEFAULTS, **(given or {})})
     return merged
 
 
