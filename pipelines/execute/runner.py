@@ -23,7 +23,7 @@ from pipelines.execute.errors import SchedulerError
 from pipelines.execute.outcome import Outcome, RunObserver, RunReport, TaskReport
 from pipelines.execute.scheduler_client import check_scheduler, settled_at_scheduler
 from pipelines.execute.task_logs import TaskLogs, configured_directory, new_run_id
-from pipelines.execute.worker import CUT_OFF_NOTE, WorkerFactory, WorkerOptions
+from pipelines.execute.worker import ELSEWHERE_NOTE, WorkerFactory, WorkerOptions
 from targets.errors import DashPipelineError
 
 LUIGI_LOGGERS = ("luigi", "luigi-interface", "luigi.scheduler", "luigi.server")
@@ -167,9 +167,9 @@ def run_tasks(
             seen.add(task.task_id)
             outcome, error = group_outcome, worker.errors.get(task.task_id)
             if task.task_id in worker.cut_off:
-                outcome, error = Outcome.UP_TO_DATE, CUT_OFF_NOTE
+                outcome, error = Outcome.UP_TO_DATE, worker.skip_note(task.task_id)
             elif outcome is Outcome.UP_TO_DATE and task.task_id in rebuilt_elsewhere:
-                error = "built by another worker"
+                error = ELSEWHERE_NOTE
             elif outcome is Outcome.MISSING_INPUT and not is_external(task):
                 # luigi files a task suspended on what its run() yielded with missing inputs
                 # when it never resumed: it simply did not run.

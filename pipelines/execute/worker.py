@@ -31,6 +31,7 @@ from pipelines.assessment.graph import (
     output_targets,
     short_repr,
 )
+from pipelines.assessment.record_store import read_records
 from pipelines.assessment.records import (
     RecordSettings,
     fingerprints,
@@ -39,7 +40,7 @@ from pipelines.assessment.records import (
     make_record,
     write_record,
 )
-from pipelines.assessment.staleness import Assessment, verifiably_current
+from pipelines.assessment.staleness import Assessment, State, verifiably_current
 from pipelines.common.describe import describe
 from pipelines.common.error_text import decode_explanation, error_line
 from pipelines.execute.completeness import answer_complete_from, dependencies_complete
@@ -55,6 +56,7 @@ from targets.storage import redact_text
 
 logger = logging.getLogger("dashpipe")
 CUT_OFF_NOTE = "inputs unchanged after the upstream rebuild (early cutoff)"
+ELSEWHERE_NOTE = "built by another worker"
 
 
 @dataclass
@@ -88,7 +90,8 @@ class RecordingWorker(luigi.worker.Worker):
         self.errors: dict[str, str] = {}
         self.started: dict[str, tuple[float, float]] = {}  # monotonic, wall clock
         self.seconds: dict[str, float] = {}
-        self.cut_off: set[str] = set()
+        self.cut_off: set[str] = set()  # skipped when their turn came: current by then
+        self.built_elsewhere: set[str] = set()  # of those, the ones another run built meanwhile
         self.input_snapshots: dict[str, dict] = {}
         self._inputs_listed: dict[str, dict[str, Any]] = {}  # url -> what its listing said
         self.logs: dict[str, str] = {}  # task_id -> log URL, for failed tasks that wrote one
@@ -233,7 +236,11 @@ class RecordingWorker(luigi.worker.Worker):
             return None
         self.started[task_id] = (time.monotonic(), time.time())
         if task is not None:
-            if task_id in self._recheck and self._unchanged_after_upstream(task):
+            if self._built_meanwhile(task):
+                self.cut_off.add(task_id)
+                self.built_elsewhere.add(task_id)
+                task.run = _already_current
+            elif task_id in self._recheck and self._unchanged_after_upstream(task):
                 self.cut_off.add(task_id)
                 task.run = _already_current  # luigi still sees it finish and checks its outputs
             elif not is_external(task):
@@ -259,12 +266,36 @@ class RecordingWorker(luigi.worker.Worker):
             process.timeout_time = time.time() + timeout
         return process
 
+    def _built_meanwhile(self, task: luigi.Task) -> bool:
+        """Whether another run sharing the central scheduler built ``task`` since this run assessed
+        it (or this run did, and was handed it again). luigid dedups only tasks running at the same
+        time: one that finished just before this run scheduled it is made pending again by that
+        add_task (dashpipe's luigid has no done-cooldown, which would also ignore real rebuilds)."""
+        assessment = self.options.assessment
+        if not self.options.wait_for_others or assessment is None or is_external(task):
+            return False
+        assessed = assessment.verdicts.get(task.task_id)
+        if assessed is None or not assessed.rebuilds or assessed.state is State.FORCED:
+            return False
+        try:
+            fresh = read_records([task]).get(task.task_id)
+            # An unchanged record is the stale one the assessment saw: one read settles most tasks.
+            return fresh is not None and fresh != assessed.record and verifiably_current(task, fresh)
+        except (DashPipelineError, OSError):
+            return False
+
     def _unchanged_after_upstream(self, task: luigi.Task) -> bool:
         assert self.options.assessment is not None
         try:
             return verifiably_current(task, self.options.assessment.verdicts[task.task_id].record)
         except DashPipelineError:
             return False
+
+    def skip_note(self, task_id: str) -> str | None:
+        """Why a task this worker was handed did not run, if it did not."""
+        if task_id in self.built_elsewhere:
+            return ELSEWHERE_NOTE
+        return CUT_OFF_NOTE if task_id in self.cut_off else None
 
     def _begin_record(self, task: luigi.Task, started_wall: float) -> None:
         # The inputs are fingerprinted now, before the task reads them: an input rewritten
@@ -351,7 +382,7 @@ class RecordingWorker(luigi.worker.Worker):
                 note = (
                     error_line(self.errors[task_id])
                     if failed
-                    else (CUT_OFF_NOTE if task_id in self.cut_off else None)
+                    else self.skip_note(task_id)
                 )
                 self.options.observer.finished(
                     TaskReport(task, outcome, note, self.seconds[task_id], log=self.logs.get(task_id))

@@ -71,7 +71,8 @@ def inbox(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def start_watch(root: Path, *extra: str, name: str = "watch") -> Watching:
+def start_watch(root: Path, *extra: str, name: str = "watch", env: dict[str, str] | None = None) -> Watching:
+    """The watcher of the inbox pipeline under ``root``; ``env`` is added to this process's."""
     log = root / f"{name}.log"
     process = start_cli(
         "watch",
@@ -83,6 +84,7 @@ def start_watch(root: Path, *extra: str, name: str = "watch") -> Watching:
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
     return Watching(process, root / "out" / ".dashpipe" / RUNS_DIRECTORY, log)
 
