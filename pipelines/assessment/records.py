@@ -327,6 +327,17 @@ def write_record(task: luigi.Task, record: BuildRecord, settings: RecordSettings
         settings.cache.put(settings.cache.key(location.fs.unstrip_protocol(location.path), answered), data)
 
 
+def read_record(task: luigi.Task, settings: RecordSettings | None = None) -> BuildRecord | None:
+    """One task's record as it is now, read directly (one request on object stores, no listing
+    and no cache): for a record another process may have written a moment ago."""
+    location = record_target(task, settings).location
+    try:
+        data = location.fs.cat_file(location.path)
+    except FileNotFoundError:
+        return None
+    return BuildRecord.from_json(data)
+
+
 def write_bytes(target: FileTarget, data: bytes, durable: bool) -> None:
     """Replace ``target`` with ``data`` atomically; on local disk forced to disk only if ``durable``."""
     if target.location.is_local:

@@ -31,13 +31,13 @@ from pipelines.assessment.graph import (
     output_targets,
     short_repr,
 )
-from pipelines.assessment.record_store import read_records
 from pipelines.assessment.records import (
     RecordSettings,
     fingerprints,
     keyed_inputs,
     listed_together,
     make_record,
+    read_record,
     write_record,
 )
 from pipelines.assessment.staleness import Assessment, State, verifiably_current
@@ -278,7 +278,7 @@ class RecordingWorker(luigi.worker.Worker):
         if assessed is None or not assessed.rebuilds or assessed.state is State.FORCED:
             return False
         try:
-            fresh = read_records([task]).get(task.task_id)
+            fresh = read_record(task, self._record_settings)
             # An unchanged record is the stale one the assessment saw: one read settles most tasks.
             return fresh is not None and fresh != assessed.record and verifiably_current(task, fresh)
         except (DashPipelineError, OSError):
@@ -379,11 +379,7 @@ class RecordingWorker(luigi.worker.Worker):
                     if failed
                     else (Outcome.UP_TO_DATE if task_id in self.cut_off else Outcome.RAN)
                 )
-                note = (
-                    error_line(self.errors[task_id])
-                    if failed
-                    else self.skip_note(task_id)
-                )
+                note = error_line(self.errors[task_id]) if failed else self.skip_note(task_id)
                 self.options.observer.finished(
                     TaskReport(task, outcome, note, self.seconds[task_id], log=self.logs.get(task_id))
                 )
