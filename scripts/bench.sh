@@ -21,7 +21,7 @@ results="benchmarks/results-$(date +%Y-%m-%d).txt"
 {
   for bench in "bench_build.py $*" bench_memory.py bench_status.py bench_writes.py \
                bench_parquet.py bench_mysql.py bench_scheduler.py bench_central.py bench_remote.py \
-               bench_assistants.py bench_dashboard.py; do
+               bench_assistants.py bench_dashboard.py bench_watch.py; do
     echo "## python benchmarks/$bench"
     # shellcheck disable=SC2086  # the arguments are meant to split
     "$PYTHON" benchmarks/$bench
