@@ -127,6 +127,8 @@ def describe_change(recorded: Fingerprint | None, current: Fingerprint | None) -
         before, after = recorded.get(key), current.get(key)
         if before and after and before != after:
             return f"{key} {str(before)[:8]}… → {str(after)[:8]}…"
+    if recorded.get("last_modified") != current.get("last_modified"):
+        return f"modified {recorded.get('last_modified')} → {current.get('last_modified')}"
     for key in ("generation", "mtime_ns"):
         before, after = recorded.get(key), current.get(key)
         if before and after and before != after:

@@ -19,16 +19,22 @@ def observe_many(targets: list[Any]) -> dict[int, Any]:
 
     Local directories are read with ``os.scandir``; object stores with one ``ls``
     per prefix (S3 returns up to 1,000 keys per request), after dropping fsspec's
-    cached listing. Targets of other kinds are left out. A directory where a file
+    cached listing. A target class with an ``observe_all`` classmethod observes its own at once
+    (HTTP: concurrent HEADs); targets of other kinds are left out. A directory where a file
     target expects a file raises :class:`~targets.errors.StorageError`, as ``exists()`` does.
     """
     groups: dict[tuple[int, str], list[Any]] = {}
+    bulk: dict[Any, list[Any]] = {}  # targets of classes that observe many at once themselves
     for target in targets:
-        if isinstance(target, FileTarget):
+        if not isinstance(target, FileTarget) and hasattr(type(target), "observe_all"):
+            bulk.setdefault(type(target), []).append(target)
+        elif isinstance(target, FileTarget):
             location = target.location
             parent = os.path.dirname(location.path.rstrip("/"))
             groups.setdefault((id(location.fs) if not location.is_local else 0, parent), []).append(target)
     observed: dict[int, Any] = {}
+    for target_class, members in bulk.items():
+        observed.update(target_class.observe_all(members))
     for (_, parent), members in groups.items():
         location = members[0].location
         if location.is_local:

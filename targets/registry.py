@@ -26,8 +26,9 @@ _registry: dict[str, type[BaseTarget] | str] = {
     "file": "targets.file:FileTarget",
     "parquet": "targets.parquet:ParquetTarget",
     "mysql": "targets.mysql:MySqlTableTarget",
+    "http": "targets.http:HttpTarget",
 }
-_schemes: dict[str, str] = {}
+_schemes: dict[str, str] = {"https": "http"}  # before the lazy class is imported and claims it
 _entry_points_loaded = False
 
 

