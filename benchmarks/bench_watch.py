@@ -57,24 +57,9 @@ import luigi  # noqa: E402
 from pipelines.triggers.input_watch import Snapshot, changed, snapshot  # noqa: E402
 from targets import FileTarget  # noqa: E402
 from tests.servers import AccessLog, Server, start_moto  # noqa: E402
+from tests.triggers.inbox import PIPELINE  # noqa: E402
 
 KEYS_PER_LIST = 1000  # S3's page size for ListObjectsV2
-# tests/triggers/test_watch.py's pipeline, copied: importing a test module would run its conftest's
-# set-up (temporary state directories left behind).
-PIPELINE = """
-pipeline: inbox
-params:
-  root: {type: string}
-steps:
-  orders:
-    shell: "cat {inputs.raw} > {outputs.o}"
-    inputs: {raw: "{root}/in/orders.csv"}
-    outputs: {o: "{root}/out/orders.txt"}
-  prices:
-    shell: "cat {inputs.raw} > {outputs.o}"
-    inputs: {raw: "{root}/in/prices.csv"}
-    outputs: {o: "{root}/out/prices.txt"}
-"""
 
 
 def shape(method: str, path: str) -> str:

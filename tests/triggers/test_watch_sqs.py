@@ -20,13 +20,8 @@ from pipelines.triggers.sqs_events import object_urls
 from tests.conftest import Backend
 from tests.helpers import run_cli, start_cli, wait_until
 from tests.servers import Server
-from tests.triggers.test_watch import PIPELINE, Watching, ran, watchers  # noqa: F401 - a fixture
-
-COPY = (
-    "def copy(inputs, outputs):\n"
-    "    with inputs['raw'].open('r') as source, outputs['o'].open('w') as copied:\n"
-    "        copied.write(source.read())\n"
-)
+from tests.triggers.inbox import COPYING, PIPELINE
+from tests.triggers.test_watch import Watching, ran, watchers  # noqa: F401 - a fixture
 
 
 def notifying_queue(server: Server, bucket: str, prefix: str) -> str:
@@ -64,7 +59,7 @@ def test_an_s3_event_wakes_the_watcher_long_before_its_poll(
     tmp_path: Path,
     watchers: list[Watching],  # noqa: F811
 ) -> None:
-    (tmp_path / "copying.py").write_text(COPY)
+    (tmp_path / "copying.py").write_text(COPYING)
     pipeline = tmp_path / "remote.yaml"
     pipeline.write_text(PIPELINE.replace('shell: "cat {inputs.raw} > {outputs.o}"', "run: copying:copy"))
     fs = backend.fs()

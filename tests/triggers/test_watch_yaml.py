@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import zoneinfo
 from pathlib import Path
 
 from pipelines.errors import ExitCode
-from pipelines.execute.run_journal import RUNS_DIRECTORY
-from tests.helpers import REPO, run_cli, start_cli, wait_until
-from tests.triggers.test_watch import Watching, ran, watchers  # noqa: F401 - watchers is a fixture
+from tests.helpers import run_cli, wait_until
+from tests.triggers.test_watch import Watching, ran, start_watch, watchers  # noqa: F401 - a fixture
 
 # Kiritimati is UTC+14: its date differs from UTC's for 14 hours a day, and from the machine's
 # local date at other hours, so a slot read in UTC would build another day's file at most times.
@@ -32,25 +30,9 @@ steps:
 """
 
 
-def start(root: Path, pipeline: str, *extra: str, name: str = "watch") -> Watching:
-    log = root / f"{name}.log"
-    process = start_cli(
-        "watch",
-        str(root / pipeline),
-        "--root",
-        str(root),
-        *extra,
-        cwd=REPO,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return Watching(process, root / "out" / ".dashpipe" / RUNS_DIRECTORY, log)
-
-
 def test_a_yaml_schedule_fills_its_date_in_its_timezone(tmp_path: Path, watchers: list[Watching]) -> None:  # noqa: F811
     (tmp_path / "daily.yaml").write_text(DAILY)
-    watching = start(tmp_path, "daily.yaml", "--interval", "5")
+    watching = start_watch(tmp_path, "--interval", "5", pipeline="daily.yaml")
     watchers.append(watching)
     runs = watching.wait_for_runs(3)
     today = dt.datetime.fromtimestamp(runs[0].began, zoneinfo.ZoneInfo(ZONE)).date()
@@ -146,7 +128,7 @@ def test_after_runs_the_stale_steps_when_the_other_pipelines_outputs_change(
     built = run_cli("run", str(tmp_path / "ingest.yaml"), "--root", str(tmp_path))
     assert built.exit_code == ExitCode.OK, built.output
 
-    watching = start(tmp_path, "report.yaml", "--interval", "0.2", "--settle", "0.3")
+    watching = start_watch(tmp_path, "--interval", "0.2", "--settle", "0.3", pipeline="report.yaml")
     watchers.append(watching)
     (first,) = watching.wait_for_runs(1)
     assert ran(first) == ["report.summary"]
