@@ -92,6 +92,9 @@ class RecordingWorker(luigi.worker.Worker):
         self.seconds: dict[str, float] = {}
         self.cut_off: set[str] = set()  # skipped when their turn came: current by then
         self.built_elsewhere: set[str] = set()  # of those, the ones another run built meanwhile
+        # Built by this run, then handed out again by luigid because another run scheduled it
+        # meanwhile: it is not run twice, nor reported or recorded twice.
+        self._handed_again: set[str] = set()
         self.input_snapshots: dict[str, dict] = {}
         self._inputs_listed: dict[str, dict[str, Any]] = {}  # url -> what its listing said
         self.logs: dict[str, str] = {}  # task_id -> log URL, for failed tasks that wrote one
@@ -236,6 +239,11 @@ class RecordingWorker(luigi.worker.Worker):
             return None
         self.started[task_id] = (time.monotonic(), time.time())
         if task is not None:
+            unwrapped(task)
+            if task_id in self.seconds and task_id not in self.errors and self._still_current(task):
+                self._handed_again.add(task_id)
+                task.run = _already_current
+                return super()._run_task(task_id)
             if self._built_meanwhile(task):
                 self.cut_off.add(task_id)
                 self.built_elsewhere.add(task_id)
@@ -277,10 +285,14 @@ class RecordingWorker(luigi.worker.Worker):
         assessed = assessment.verdicts.get(task.task_id)
         if assessed is None or not assessed.rebuilds or assessed.state is State.FORCED:
             return False
+        # An unchanged record is the stale one the assessment saw: one read settles most tasks.
+        return self._still_current(task, unless=assessed.record)
+
+    def _still_current(self, task: luigi.Task, unless: Any = None) -> bool:
+        """Whether the task's build record, read afresh, is current (and not ``unless``)."""
         try:
             fresh = read_record(task, self._record_settings)
-            # An unchanged record is the stale one the assessment saw: one read settles most tasks.
-            return fresh is not None and fresh != assessed.record and verifiably_current(task, fresh)
+            return fresh is not None and fresh != unless and verifiably_current(task, fresh)
         except (DashPipelineError, OSError):
             return False
 
@@ -352,7 +364,10 @@ class RecordingWorker(luigi.worker.Worker):
             # A failure's text (a command's stderr, a traceback) may hold a URL with its password:
             # luigid shows it and keeps it in its history; the report and the hooks get it too.
             kwargs["expl"] = json.dumps(redact_text(decode_explanation(kwargs["expl"])))
-        if task_id in self.started and status in (luigi.scheduler.DONE, luigi.scheduler.FAILED):
+        if task_id in self._handed_again and status in (luigi.scheduler.DONE, luigi.scheduler.FAILED):
+            self._handed_again.discard(task_id)
+            self.started.pop(task_id, None)
+        elif task_id in self.started and status in (luigi.scheduler.DONE, luigi.scheduler.FAILED):
             started, started_wall = self.started.pop(task_id)
             self.seconds[task_id] = time.monotonic() - started
             failed = status == luigi.scheduler.FAILED
@@ -511,6 +526,20 @@ def checking_yields(task: luigi.Task) -> None:
 
 def _already_current() -> None:
     """Stands in for run() of a task whose inputs came out of an upstream rebuild unchanged."""
+
+
+# What each wrapper of a task's methods marks its wrapper with (functools.wraps copies them outward).
+_WRAPPER_MARKS = ("_dashpipe_retrying", "_dashpipe_logged", "_dashpipe_checked", "_dashpipe_guarded")
+
+
+def unwrapped(task: luigi.Task) -> None:
+    """Drop what an earlier run in this process put in place of the task's methods. luigi hands
+    every run the same instance (its instance cache), so a stand-in for a task cut off then, or a
+    log capture writing to that run's file, would otherwise silently replace this run's work."""
+    for name in ("run", "on_success", "on_failure"):
+        patched = task.__dict__.get(name)
+        if patched is _already_current or any(getattr(patched, mark, False) for mark in _WRAPPER_MARKS):
+            del task.__dict__[name]
 
 
 class WorkerFactory(luigi.interface._WorkerSchedulerFactory):

@@ -135,6 +135,7 @@ def summary_line(report: RunReport) -> str:
     return line + (" — nothing to do" if report.ran_nothing else "")
 
 
+ELSEWHERE = "built by another worker"
 NOT_RUN_SHOWN = 50  # a blocked backfill or chain would otherwise bury the failure under thousands of lines
 
 
@@ -149,7 +150,8 @@ def print_report(report: RunReport, verbose: int = 0) -> None:
                 click.echo(task_line(task), err=True)
         elif task.outcome is Outcome.MISSING_INPUT:
             click.echo(task_line(task), err=True)
-        elif task.outcome is Outcome.UP_TO_DATE and task.error == "built by another worker":
+        elif task.outcome is Outcome.UP_TO_DATE and task.error == ELSEWHERE and task.seconds is None:
+            # One never handed to this worker; those it was handed had their line as they finished.
             click.echo(task_line(task))
     if not_run > NOT_RUN_SHOWN and not verbose:
         hidden = not_run - NOT_RUN_SHOWN

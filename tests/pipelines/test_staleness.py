@@ -178,6 +178,10 @@ def test_early_cutoff_keeps_downstream_when_the_rebuild_changes_nothing(built: B
     outcomes = build(built)
     assert outcomes["Multiply"] is Outcome.RAN
     assert outcomes["Measure"] is Outcome.UP_TO_DATE  # early cutoff: nothing it reads changed
+    # luigi hands this process the same Measure instance again: the cutoff must not carry over.
+    write(built, "raw.txt", "xyz")
+    assert build(built) == {"External": Outcome.UP_TO_DATE, "Multiply": Outcome.RAN, "Measure": Outcome.RAN}
+    assert built.target("length.txt").open("r").read() == "6"
 
 
 def test_outputs_without_record(built: Backend) -> None:
