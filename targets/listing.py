@@ -32,12 +32,12 @@ def observe_many(targets: list[Any]) -> dict[int, Any]:
     groups: dict[tuple[int, str], list[Any]] = {}
     bulk: dict[Any, list[Any]] = {}  # targets of classes that observe many at once themselves
     for target in targets:
-        if not isinstance(target, FileTarget) and hasattr(type(target), "observe_all"):
-            bulk.setdefault(type(target), []).append(target)
-        elif isinstance(target, FileTarget):
+        if isinstance(target, FileTarget):
             location = target.location
             parent = os.path.dirname(location.path.rstrip("/"))
             groups.setdefault((id(location.fs) if not location.is_local else 0, parent), []).append(target)
+        elif observed_in_bulk(target):
+            bulk.setdefault(type(target), []).append(target)
     observed: dict[int, Any] = {}
     for target_class, members in bulk.items():
         observed.update(target_class.observe_all(members))
